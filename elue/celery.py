@@ -1,0 +1,11 @@
+"""The Celery app. Every CELERY_* setting lives in elue/settings.py."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elue.settings")
+
+app = Celery("elue")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,209 @@
+"""The benchmark (tasks, hidden test data, reference curve) and the entries ranked on it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Max, Prefetch, Q
+
+
+class Task(models.Model):
+    """One of the six ELUE tasks (SPEC §1), created by a data migration."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=40)
+    group = models.CharField(max_length=60)
+    metric = models.CharField(max_length=40)
+    labels = models.JSONField(default=list, blank=True, help_text="Empty for regression.")
+    test_size = models.PositiveIntegerField()
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def spec(self):
+        from evaluator.benchmark import get_task
+
+        return get_task(self.slug)
+
+
+class TestData(models.Model):
+    """A record that a task's test inputs and hidden labels are stored server-side.
+
+    The files themselves live under ``settings.ELUE_DATA_ROOT`` in the ELUE layout; the
+    labels never leave the server.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="test_data")
+    examples = models.PositiveIntegerField()
+    inputs_sha256 = models.CharField(max_length=64)
+    labels_sha256 = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.task.name} test data ({self.examples:,} examples)"
+
+
+class ReferenceVersionQuerySet(models.QuerySet):
+    def current(self) -> ReferenceVersion | None:
+        """The newest reference curve, the one scores are computed against."""
+        return self.order_by("-number").first()
+
+
+class ReferenceVersion(models.Model):
+    """A version of the ElasticBERT-BASE reference curve (SPEC §4). A new version re-scores
+    every entry; each score records the version it was computed against."""
+
+    number = models.PositiveIntegerField(unique=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReferenceVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"reference v{self.number}"
+
+
+class Basis(models.TextChoices):
+    """How an MFLOPs figure was obtained (SPEC §5, plus the platform's own ways)."""
+
+    COMPUTED = "computed", "computed with ELUE's rules on the real test inputs"
+    ESTIMATED = "estimated", "estimated (test inputs not available)"
+    SPEED_UP = "speed-up", "from a reported speed-up (about ±2.5%)"
+    DIGITIZED = "digitized", "read from a paper figure (about ±0.3%)"
+    DECLARED = "declared", "declared by the submitter (unverified)"
+    COUNTED = "counted", "counted by the platform from the model definition"
+
+
+class ReferencePoint(models.Model):
+    version = models.ForeignKey(ReferenceVersion, on_delete=models.CASCADE, related_name="points")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="reference_points")
+    layers = models.PositiveSmallIntegerField()
+    performance = models.FloatField()
+    mflops = models.FloatField()
+    mflops_basis = models.CharField(max_length=20, choices=Basis.choices)
+    source = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["task__position", "mflops"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "task", "layers"], name="unique_ref_layer")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task.slug} {self.layers}L: {self.performance} @ {self.mflops} MFLOPs"
+
+
+class EntryQuerySet(models.QuerySet):
+    def public(self) -> EntryQuerySet:
+        return self.filter(visibility=Entry.Visibility.PUBLIC)
+
+    def for_leaderboard(self) -> EntryQuerySet:
+        """Public entries with their scores, parameter count and coverage, in three queries."""
+        scores = TaskScore.objects.select_related("task", "reference_version")
+        return (
+            self.public()
+            .annotate(
+                max_mparams=Max("points__mparams"),
+                coverage=Count("scores", distinct=True),
+            )
+            .prefetch_related(Prefetch("scores", queryset=scores))
+        )
+
+
+class Entry(models.Model):
+    """One model on the leaderboard, with operating points on one or more tasks (SPEC §2)."""
+
+    class Kind(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        DECLARED = "declared", "Declared cost"
+        VERIFIED = "verified", "Verified cost"
+        MODEL = "model", "Model"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="entries", help_text="Empty for entries seeded from the literature.",
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    affiliation = models.CharField(max_length=200, blank=True)
+    paper_url = models.URLField(blank=True)
+    code_url = models.URLField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    is_dynamic = models.BooleanField(default=False, help_text="Early-exit model with a curve.")
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(owner=None), name="unique_seeded_entry_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OperatingPoint(models.Model):
+    """One (MFLOPs, performance) point of an entry on a task: one per threshold for a
+    dynamic model, one per task for a static one."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="points")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="points")
+    name = models.CharField(max_length=40, help_text='e.g. "6L", "p3" or a threshold "0.3".')
+    mflops = models.FloatField()
+    performance = models.FloatField()
+    mparams = models.FloatField(null=True, blank=True)
+    mflops_basis = models.CharField(max_length=20, choices=Basis.choices)
+    source = models.CharField(max_length=300, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["task__position", "mflops"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "task", "name"], name="unique_point_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry} {self.task.slug} {self.name}"
+
+
+class TaskScore(models.Model):
+    """An entry's ELUE score on one task against one reference version."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="scores")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="scores")
+    score = models.FloatField()
+    reference_version = models.ForeignKey(
+        ReferenceVersion, on_delete=models.PROTECT, related_name="scores"
+    )
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task__position"]
+        constraints = [models.UniqueConstraint(fields=["entry", "task"], name="unique_task_score")]
+
+    def __str__(self) -> str:
+        return f"{self.entry} {self.task.slug}: {self.score:.2f}"

@@ -1,0 +1,67 @@
+"""Ranking entries for the leaderboard (SPEC §4): full-coverage entries first, then by
+overall ELUE score. Pure presentation logic over already-fetched rows; no HTTP here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from evaluator.benchmark import TASK_ORDER
+from evaluator.pareto import overall_score
+
+PARAMETER_TRACKS: tuple[int, ...] = (40, 55, 70, 110)
+
+
+@dataclass
+class LeaderboardRow:
+    entry: object
+    task_scores: dict[str, float]
+    overall: float | None
+    mparams: float | None
+    rank: int = 0
+    versions: set[int] = field(default_factory=set)
+
+    @property
+    def coverage(self) -> int:
+        return len(self.task_scores)
+
+    @property
+    def full_coverage(self) -> bool:
+        return self.coverage == len(TASK_ORDER)
+
+    def scores_in_order(self) -> list[float | None]:
+        return [self.task_scores.get(slug) for slug in TASK_ORDER]
+
+
+def build_row(entry) -> LeaderboardRow:
+    """A row from an entry fetched with ``Entry.objects.for_leaderboard()``."""
+    scores = {s.task.slug: s.score for s in entry.scores.all()}
+    return LeaderboardRow(
+        entry=entry,
+        task_scores=scores,
+        overall=overall_score(scores),
+        mparams=entry.max_mparams,
+        versions={s.reference_version.number for s in entry.scores.all()},
+    )
+
+
+def sort_key(row: LeaderboardRow) -> tuple:
+    """Full coverage first, then higher overall score; unscored entries last."""
+    unscored = row.overall is None
+    return (not row.full_coverage, unscored, -(row.overall or 0.0), row.entry.name.lower())
+
+
+def rank(entries: Iterable) -> list[LeaderboardRow]:
+    """Rows for ``entries``, sorted and numbered 1..n."""
+    rows = sorted((build_row(e) for e in entries), key=sort_key)
+    for position, row in enumerate(rows, start=1):
+        row.rank = position
+    return rows
+
+
+def in_track(row: LeaderboardRow, max_mparams: int | None) -> bool:
+    """Whether the row belongs to the parameter track of at most ``max_mparams`` M.
+    An entry with no known parameter count is in no track but the overall one."""
+    if max_mparams is None:
+        return True
+    return row.mparams is not None and row.mparams <= max_mparams
