@@ -99,8 +99,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(ELUE_BROKER_DIR / "queue"),
         "data_folder_out": str(ELUE_BROKER_DIR / "queue"),
         "processed_folder": str(ELUE_BROKER_DIR / "processed"),
+        "control_folder": str(ELUE_BROKER_DIR / "control"),
         "store_processed": False,
     }
+    for folder in ("queue", "processed", "control"):
+        (ELUE_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

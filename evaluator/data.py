@@ -74,7 +74,7 @@ def _check_count(table: TsvTable, task: TaskSpec) -> list[Problem]:
 
 def _check_indices(table: TsvTable) -> list[Problem]:
     problems = []
-    for position, (row, line) in enumerate(zip(table.rows, table.line_numbers)):
+    for position, (row, line) in enumerate(zip(table.rows, table.line_numbers, strict=True)):
         if row[0] != str(position):
             problems.append(Problem("wrong_index", f'index "{row[0]}", expected {position} '
                                     "(indices run 0..N-1 in order)", table.name, line))
@@ -105,7 +105,7 @@ def parse_labels(task: TaskSpec, table: TsvTable) -> tuple[list[tuple[str, ...]]
                                 f"expected columns {wanted}", table.name, 1)]
     problems = _check_count(table, task)
     labels = []
-    for row, line in zip(table.rows, table.line_numbers):
+    for row, line in zip(table.rows, table.line_numbers, strict=True):
         value = row[label_column].strip()
         reason = check_label(task, value)
         if reason:
@@ -123,7 +123,7 @@ def _unquote(text: str) -> str:
 
 
 def _check_same_texts(inputs: list, texts: list, name: str, numbers: list[int]) -> list[Problem]:
-    for position, (a, b) in enumerate(zip(inputs, texts)):
+    for position, (a, b) in enumerate(zip(inputs, texts, strict=True)):
         # Label files differ from test.tsv in quoting and trailing spaces, never in words.
         if tuple(t.strip() for t in a) != tuple(_unquote(t.strip()) for t in b):
             return [Problem("texts_differ", f"example {position} differs from test.tsv; "

@@ -1,7 +1,13 @@
 from django.contrib import admin
 
 from leaderboard.models import (
-    Entry, OperatingPoint, ReferencePoint, ReferenceVersion, Task, TaskScore, TestData,
+    Entry,
+    OperatingPoint,
+    ReferencePoint,
+    ReferenceVersion,
+    Task,
+    TaskScore,
+    TestData,
 )
 
 

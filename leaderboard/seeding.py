@@ -63,7 +63,8 @@ def load_reference(path: Path = REFERENCE_CSV, note: str = "") -> tuple[Referenc
     if current is not None and _version_rows(current) == wanted:
         return current, False
     number = current.number + 1 if current else 1
-    version = ReferenceVersion.objects.create(number=number, note=note or f"loaded from {path.name}")
+    note = note or f"loaded from {path.name}"
+    version = ReferenceVersion.objects.create(number=number, note=note)
     tasks = {t.slug: t for t in Task.objects.all()}
     ReferencePoint.objects.bulk_create(
         ReferencePoint(version=version, task=tasks[slug], layers=layers, performance=perf,

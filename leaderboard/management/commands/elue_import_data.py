@@ -31,7 +31,9 @@ class Command(BaseCommand):
             outcomes = import_test_data(directory, specs)
         except DataInvalid as exc:
             lines = "\n".join(f"  {p}" for p in exc.problems)
-            raise CommandError(f"nothing imported; {len(exc.problems)} problem(s):\n{lines}")
+            raise CommandError(
+                f"nothing imported; {len(exc.problems)} problem(s):\n{lines}"
+            ) from None
         for outcome in outcomes:
             state = "imported" if outcome.changed else "unchanged"
             self.stdout.write(f"{outcome.task.name}: {outcome.examples:,} examples, {state}")

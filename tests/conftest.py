@@ -1,0 +1,18 @@
+"""Shared test fixtures: where the real ELUE data lives, and named actors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_DIR = Path(__file__).resolve().parent.parent
+ELUE_DATA_DIR = REPO_DIR.parent / "shared" / "elue-data"
+
+
+@pytest.fixture
+def elue_data() -> Path:
+    """The real ELUE data (five tasks; IMDb is not available here)."""
+    if not ELUE_DATA_DIR.is_dir():
+        pytest.fail(f"the real ELUE data is expected at {ELUE_DATA_DIR}")
+    return ELUE_DATA_DIR

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import pytest
+
+from leaderboard.scoring import rescore_all
+from leaderboard.seeding import load_published, load_reference
+
+
+@pytest.fixture
+def seeded(db):
+    """The reference curve and the published entries, scored (what `elue_seed` does)."""
+    version, _ = load_reference()
+    load_published()
+    rescore_all(version)
+    return version
+
+
+@pytest.fixture
+def data_root(settings, tmp_path):
+    """A private hidden-data root for the test."""
+    settings.ELUE_DATA_ROOT = tmp_path / "hidden-data"
+    return settings.ELUE_DATA_ROOT
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.org", "pw-alice-123")
