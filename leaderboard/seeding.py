@@ -12,11 +12,10 @@ from pathlib import Path
 
 from django.db import transaction
 
+from evaluator.reference_curve import REFERENCE_CSV, read_reference_rows
 from leaderboard.models import Basis, Entry, OperatingPoint, ReferencePoint, ReferenceVersion, Task
 
-SEED_DIR = Path(__file__).resolve().parent / "seed"
-REFERENCE_CSV = SEED_DIR / "reference.csv"
-PUBLISHED_CSV = SEED_DIR / "published.csv"
+PUBLISHED_CSV = Path(__file__).resolve().parent / "seed" / "published.csv"
 
 
 @dataclass
@@ -58,7 +57,7 @@ def load_reference(path: Path = REFERENCE_CSV, note: str = "") -> tuple[Referenc
     Creates a new version only when the file differs from the current one. Returns the
     current version and whether it was created.
     """
-    wanted = _reference_rows(read_csv(path))
+    wanted = _reference_rows(read_reference_rows(path))
     current = ReferenceVersion.objects.current()
     if current is not None and _version_rows(current) == wanted:
         return current, False
