@@ -8,7 +8,7 @@ One call per task: the definition directory holds ``config.json`` and the tokeni
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +25,29 @@ def definition_cost(directory: Path, test_set: TestSet) -> tuple[CostModel, np.n
 
     Raises ``SubmissionInvalid`` for a definition the platform cannot build or tokenize with.
     """
-    config = load_config(directory, test_set.task.num_labels)
+    return definition_costs(directory, [test_set])[test_set.task.slug]
+
+
+def definition_costs(directory: Path, test_sets: Sequence[TestSet]
+                     ) -> dict[str, tuple[CostModel, np.ndarray]]:
+    """``definition_cost`` for several tasks at once, per task slug.
+
+    Tasks with the same number of labels share one architecture, so they share one cost
+    model, fitted and verified over all their lengths: tracing is the expensive part.
+    """
     tokenizer = load_tokenizer(directory)
-    lengths = token_lengths(tokenizer, test_set.texts, max_tokens(config))
-    return build_cost_model(config, lengths), lengths
+    configs, lengths = {}, {}
+    for test_set in test_sets:
+        labels = test_set.task.num_labels
+        configs.setdefault(labels, load_config(directory, labels))
+        lengths[test_set.task.slug] = token_lengths(tokenizer, test_set.texts,
+                                                    max_tokens(configs[labels]))
+    models = {
+        labels: build_cost_model(config, np.concatenate(
+            [lengths[t.task.slug] for t in test_sets if t.task.num_labels == labels]))
+        for labels, config in configs.items()
+    }
+    return {t.task.slug: (models[t.task.num_labels], lengths[t.task.slug]) for t in test_sets}
 
 
 def measure_static(directory: Path, test_set: TestSet) -> PointCost:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from evaluator.reference_curve import reference_curves
 
 COUNTED = "counted"
 DECLARED = "declared"
+
+if TYPE_CHECKING:
+    from evaluator.cost_model import CostModel
 
 Progress = Callable[[str], None]
 
@@ -102,13 +106,12 @@ def declared_report(point: PointFiles, performance: float | None) -> PointReport
                        cost.mflops, cost.mparams, DECLARED)
 
 
-def counted_reports(bundle: Bundle, points: list[PointFiles], test_set: TestSet,
+def counted_reports(points: list[PointFiles], cost: CostModel, lengths: np.ndarray,
                     performances: list[float | None]) -> list[PointReport]:
-    """Count every point of one task from the bundle's model definition."""
+    """Count every point of one task with the cost model of the bundle's definition."""
     from evaluator.cost_model import point_cost
-    from evaluator.efficiency import check_exit_layers, definition_cost
+    from evaluator.efficiency import check_exit_layers
 
-    cost, lengths = definition_cost(bundle.model_dir, test_set)
     reports = []
     for point, performance in zip(points, performances, strict=True):
         exits = None if point.exit_layers is None else np.asarray(point.exit_layers)
@@ -141,14 +144,21 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     check_cost_source(bundle)
     curves = reference_curves() if curves is None else curves
     test_sets = load_task_data(data_dir, bundle)
+    costs = {}
+    if bundle.model is not None:
+        from evaluator.efficiency import definition_costs
+
+        if progress:
+            progress("tokenising the test sets and counting FLOPs per example")
+        costs = definition_costs(bundle.model_dir, list(test_sets.values()))
     tasks = []
     for task in bundle.tasks:
         if progress:
-            progress(f"{task.name}: scoring and counting")
+            progress(f"{task.name}: scoring")
         points = [p for p in bundle.points if p.task.slug == task.slug]
         performances = [performance_of(p, test_sets[task.slug]) for p in points]
         if bundle.model is not None:
-            reports = counted_reports(bundle, points, test_sets[task.slug], performances)
+            reports = counted_reports(points, *costs[task.slug], performances)
         else:
             reports = [declared_report(p, perf) for p, perf in zip(points, performances,
                                                                    strict=True)]
