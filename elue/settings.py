@@ -69,6 +69,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The embedded default must work on a fresh clone: make sure its folder exists.
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    # A file, not memory, so that worker processes started by the tests share it.
+    TEST_SQLITE = env_str("ELUE_TEST_SQLITE", str(VAR_DIR / "test.sqlite3"))
+    DATABASES["default"]["TEST"] = {"NAME": TEST_SQLITE}
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30}  # workers and web write concurrently
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -104,6 +108,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     for folder in ("queue", "processed", "control"):
         (ELUE_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A message unacknowledged this long (its worker died) goes back to the queue; the claim
+    # guard makes a redelivery of a still-running submission harmless.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("ELUE_TASK_TIME_LIMIT",
+                                                                     1860) + 300}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -113,10 +122,31 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("ELUE_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("ELUE_TASK_TIME_LIMIT", 1860)
+CELERY_IMPORTS = ["evaluator.tasks"]  # not a Django app, so autodiscovery misses it
 CELERY_TASK_DEFAULT_QUEUE = "site"
 CELERY_TASK_ROUTES = {"evaluator.tasks.*": {"queue": "evaluation"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("ELUE_CELERY_EAGER", False)
+# With the broker down, give up publishing quickly: the submission stays queued and the
+# reaper enqueues it again once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5,
+                                    "interval_max": 1}
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("ELUE_WORKER_MAX_MEMORY_MB", 4096) * 1024  # KiB
+CELERY_BEAT_SCHEDULE = {
+    "reap-submissions": {"task": "leaderboard.tasks.reap_submissions",
+                         "schedule": env_int("ELUE_REAP_EVERY", 30)},
+}
+
+# The submission pipeline.
+ELUE_DAILY_SUBMISSIONS = env_int("ELUE_DAILY_SUBMISSIONS", 20)  # per user, rolling 24 hours
+ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
+ELUE_STALE_AFTER = env_int("ELUE_STALE_AFTER", 30)  # a running attempt silent this long is lost
+ELUE_REQUEUE_AFTER = env_int("ELUE_REQUEUE_AFTER", 120)  # queued this long: enqueue again
+ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before giving up
+# Limits on an uploaded archive (see evaluator.archive.ArchiveLimits).
+ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
+ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive
+ELUE_UPLOAD_MAX_RATIO = env_int("ELUE_UPLOAD_MAX_RATIO", 200)
 
 LOGGING = {
     "version": 1,

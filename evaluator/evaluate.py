@@ -82,11 +82,12 @@ def check_cost_source(bundle: Bundle) -> None:
             name) for name in missing])
 
 
-def load_task_data(data_dir: Path, bundle: Bundle) -> dict[str, TestSet]:
-    """The test sets of the bundle's tasks, with labels where ``test_full.tsv`` is present."""
+def load_task_data(data_dir: Path, bundle: Bundle, require_labels: bool) -> dict[str, TestSet]:
+    """The test sets of the bundle's tasks, with labels where ``test_full.tsv`` is present
+    (or always, with ``require_labels``: a missing label file is then an error)."""
     sets = {}
     for task in bundle.tasks:
-        labelled = (task_dir(data_dir, task) / LABELS_FILE).is_file()
+        labelled = require_labels or (task_dir(data_dir, task) / LABELS_FILE).is_file()
         sets[task.slug] = load_test_set(data_dir, task, with_labels=labelled)
     return sets
 
@@ -135,15 +136,17 @@ def score_task(report: TaskReport, curve: list[Point] | None) -> None:
 
 
 def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = None,
-                    curves: dict[str, list[Point]] | None = None) -> Report:
+                    curves: dict[str, list[Point]] | None = None,
+                    require_labels: bool = False) -> Report:
     """Score and cost every operating point of ``bundle`` on the ELUE data in ``data_dir``.
 
-    Raises ``SubmissionInvalid`` (a file the rules refuse) or ``EvaluationFailed`` (valid
-    files that cannot be scored, e.g. constant STS-B predictions).
+    Raises ``SubmissionInvalid`` (a file the rules refuse), ``EvaluationFailed`` (valid
+    files that cannot be scored, e.g. constant STS-B predictions) or ``DataInvalid`` (the
+    ELUE data itself is missing or broken; labels are required with ``require_labels``).
     """
     check_cost_source(bundle)
     curves = reference_curves() if curves is None else curves
-    test_sets = load_task_data(data_dir, bundle)
+    test_sets = load_task_data(data_dir, bundle, require_labels)
     costs = {}
     if bundle.model is not None:
         from evaluator.efficiency import definition_costs

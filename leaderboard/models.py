@@ -179,6 +179,10 @@ class OperatingPoint(models.Model):
     mflops_basis = models.CharField(max_length=20, choices=Basis.choices)
     source = models.CharField(max_length=300, blank=True)
     note = models.CharField(max_length=300, blank=True)
+    # Spread of per-example cost and where examples left, when the platform counted it.
+    median_mflops = models.FloatField(null=True, blank=True)
+    p95_mflops = models.FloatField(null=True, blank=True)
+    exit_histogram = models.JSONField(null=True, blank=True, help_text="exit layer -> examples")
 
     class Meta:
         ordering = ["task__position", "mflops"]
@@ -207,3 +211,84 @@ class TaskScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry} {self.task.slug}: {self.score:.2f}"
+
+
+class SubmissionQuerySet(models.QuerySet):
+    def counted_for_quota(self, owner, since) -> SubmissionQuerySet:
+        """The owner's submissions since ``since`` that count against the daily quota: all
+        but those that failed through the platform's fault."""
+        return self.filter(owner=owner, created_at__gte=since).exclude(
+            status=Submission.Status.FAILED, platform_fault=True)
+
+
+class Submission(models.Model):
+    """An upload on its way to the leaderboard (SPEC §2 kinds 2-4).
+
+    received -> validating -> queued -> running -> scored, or failed (with a reason), or
+    cancelled by the owner. The cheap checks run before the row exists, so a stored
+    submission always holds a bundle that passed them.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        VALIDATING = "validating", "Validating"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SCORED = "scored", "Scored"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINAL = (Status.SCORED, Status.FAILED, Status.CANCELLED)
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="submissions")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    affiliation = models.CharField(max_length=200, blank=True)
+    paper_url = models.URLField(blank=True)
+    code_url = models.URLField(blank=True)
+    kind = models.CharField(max_length=20, choices=Entry.Kind.choices)
+    visibility = models.CharField(max_length=10, choices=Entry.Visibility.choices,
+                                  default=Entry.Visibility.PUBLIC)
+    bundle = models.CharField(max_length=300, help_text="Path of the stored upload, "
+                              "relative to the upload directory.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED)
+    failure_reason = models.TextField(blank=True)
+    platform_fault = models.BooleanField(default=False, help_text="Failed through no fault of "
+                                         "the submitter; does not count against the quota.")
+    attempts = models.PositiveIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    entry = models.OneToOneField(Entry, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="submission")
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "enqueued_at"])]
+
+    def __str__(self) -> str:
+        return f"submission {self.pk} ({self.name}, {self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+
+class SubmissionEvent(models.Model):
+    """One line of a submission's log: a transition or a step, with when it happened."""
+
+    submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Submission.Status.choices)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%H:%M:%S} {self.status}: {self.message}"

@@ -6,6 +6,7 @@ Both loads are idempotent: running them again with the same files changes nothin
 from __future__ import annotations
 
 import csv
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.db import transaction
 from evaluator.reference_curve import REFERENCE_CSV, read_reference_rows
 from leaderboard.models import Basis, Entry, OperatingPoint, ReferencePoint, ReferenceVersion, Task
 
+logger = logging.getLogger(__name__)
 PUBLISHED_CSV = Path(__file__).resolve().parent / "seed" / "published.csv"
 
 
@@ -70,7 +72,20 @@ def load_reference(path: Path = REFERENCE_CSV, note: str = "") -> tuple[Referenc
                        mflops=mflops, mflops_basis=basis, source=source)
         for slug, layers, perf, mflops, basis, source in sorted(wanted)
     )
+    transaction.on_commit(lambda: enqueue_rescore(version.pk))
     return version, True
+
+
+def enqueue_rescore(version_id: int) -> None:
+    """Re-score every entry against a new reference version in the background; a broker
+    that is down only delays it (``elue_seed`` and the next version re-score too)."""
+    from leaderboard.tasks import rescore_entries
+
+    try:
+        rescore_entries.delay(version_id)
+    except Exception:  # an unreachable broker: kombu raises several kinds
+        logger.warning("could not enqueue the re-score for reference %s", version_id,
+                       exc_info=True)
 
 
 def _sync_points(entry: Entry, rows: list[dict[str, str]], tasks: dict[str, Task]) -> None:

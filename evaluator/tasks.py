@@ -1,0 +1,85 @@
+"""Thin Celery shells around the evaluation: load by id, run the pure code, save, set status.
+
+The only module of ``evaluator`` that touches the database (through ``leaderboard.pipeline``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+import evaluator.worker  # noqa: F401  (connects the worker's process signals)
+from evaluator.errors import DataInvalid, EvaluationFailed, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+
+def run_evaluation(claim, submission):
+    """Unpack the stored bundle in a scratch directory and evaluate it."""
+    from evaluator.bundle import load_bundle
+    from evaluator.evaluate import evaluate_bundle
+    from leaderboard import pipeline
+    from leaderboard.submissions import archive_limits, upload_root
+
+    with tempfile.TemporaryDirectory(prefix=f"elue-{submission.pk}-") as scratch:
+        bundle = load_bundle(upload_root() / submission.bundle, Path(scratch) / "bundle",
+                             archive_limits())
+        return evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
+                               progress=lambda message: pipeline.progress(claim, message))
+
+
+def describe(error: InvalidInput) -> str:
+    return "\n".join(str(problem) for problem in error.problems)
+
+
+@shared_task(bind=True, max_retries=None)
+def evaluate_submission(self, submission_id: int) -> str:
+    """Evaluate submission ``submission_id`` and put it on the leaderboard."""
+    from leaderboard import pipeline
+    from leaderboard.models import Submission
+
+    try:
+        claim = pipeline.claim(submission_id)
+    except pipeline.Busy:
+        # A live attempt may still be running it (or its worker just died): look again
+        # once its heartbeat would have gone stale.
+        raise self.retry(countdown=settings.ELUE_STALE_AFTER + 1) from None
+    if claim is None:
+        return "nothing to do"
+    submission = Submission.objects.get(pk=submission_id)
+    with pipeline.Heartbeat(claim):
+        try:
+            report = run_evaluation(claim, submission)
+        except pipeline.Stop:
+            return "stopped"
+        except DataInvalid as error:
+            # The server's own test data, not the submission: log the details, never the
+            # hidden files' paths or contents to the submitter.
+            logger.error("test data unusable for submission %s: %s", submission_id, error)
+            pipeline.fail(claim, "the server's test data for this task is unavailable; the "
+                          "ELUE team has been notified, and this does not count against your "
+                          "quota", platform_fault=True)
+            return "failed"
+        except InvalidInput as error:
+            pipeline.fail(claim, describe(error), platform_fault=False)
+            return "failed"
+        except EvaluationFailed as error:
+            pipeline.fail(claim, str(error), platform_fault=False)
+            return "failed"
+        except SoftTimeLimitExceeded:
+            limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+            pipeline.fail(claim, f"evaluation took longer than the {limit} s limit; this does "
+                          "not count against your daily quota", platform_fault=True)
+            return "timed out"
+        except Exception:
+            logger.exception("evaluating submission %s failed", submission_id)
+            pipeline.fail(claim, "internal error while evaluating; the ELUE team has been "
+                          "notified, and this does not count against your quota",
+                          platform_fault=True)
+            return "error"
+    return "scored" if pipeline.record_report(claim, report) else "superseded"

@@ -1,0 +1,17 @@
+"""python manage.py elue_reap: what the periodic reaper does, once, now."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+
+from leaderboard.reaper import reap
+
+
+class Command(BaseCommand):
+    help = ("Enqueue again submissions stuck in queued, queue again those whose worker was "
+            "lost, and fail those running past the hard time limit.")
+
+    def handle(self, **options):
+        result = reap()
+        self.stdout.write(f"requeued {result.requeued}, restarted {result.restarted}, "
+                          f"failed {result.failed}")

@@ -1,0 +1,156 @@
+"""What an evaluation worker does with the database: claim a submission, keep its heartbeat,
+log progress, and record the result exactly once.
+
+A task may be delivered twice (``acks_late``) or redelivered after its worker died. The
+claim is a conditional UPDATE: only a queued submission, or a running one whose heartbeat
+went stale, can be claimed; each claim increments ``attempts``, and only the attempt that
+holds the claim may record a result.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from evaluator.evaluate import PointReport, Report
+from leaderboard.models import (
+    Basis,
+    Entry,
+    OperatingPoint,
+    ReferenceVersion,
+    Submission,
+    Task,
+)
+from leaderboard.scoring import score_entry
+from leaderboard.submissions import log_event
+
+Status = Submission.Status
+BASIS = {"counted": Basis.COUNTED, "declared": Basis.DECLARED}
+
+
+class Busy(Exception):
+    """Another live attempt holds the submission; try again after the heartbeat timeout."""
+
+
+class Stop(Exception):
+    """The submission was cancelled, or claimed by a newer attempt: stop quietly."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    submission_id: int
+    attempt: int
+
+
+def claim(submission_id: int) -> Claim | None:
+    """Claim the submission for this attempt; ``None`` when there is nothing to do (it is
+    finished or cancelled), ``Busy`` when another live attempt is running it."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.ELUE_STALE_AFTER)
+    claimable = Q(status=Status.QUEUED) | Q(status=Status.RUNNING, heartbeat_at__lt=stale)
+    claimed = Submission.objects.filter(claimable, pk=submission_id).update(
+        status=Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now)
+    submission = Submission.objects.filter(pk=submission_id).first()
+    if not claimed:
+        if submission is not None and submission.status == Status.RUNNING:
+            raise Busy(submission_id)
+        return None
+    note = "" if submission.attempts == 1 else " (the previous attempt's worker was lost)"
+    log_event(submission, Status.RUNNING, f"attempt {submission.attempts} started{note}", now)
+    return Claim(submission_id, submission.attempts)
+
+
+def holding(claim: Claim):
+    """The submission while this attempt still holds it."""
+    return Submission.objects.filter(pk=claim.submission_id, status=Status.RUNNING,
+                                     attempts=claim.attempt)
+
+
+def progress(claim: Claim, message: str) -> None:
+    """Log a step; raise ``Stop`` if the submission was cancelled or taken over."""
+    submission = holding(claim).first()
+    if submission is None:
+        raise Stop(claim.submission_id)
+    log_event(submission, Status.RUNNING, message)
+
+
+class Heartbeat:
+    """While open, a thread marks the attempt alive every ``ELUE_HEARTBEAT_SECONDS``."""
+
+    def __init__(self, claim: Claim):
+        self.claim = claim
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.ELUE_HEARTBEAT_SECONDS):
+                holding(self.claim).update(heartbeat_at=timezone.now())
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def _point(entry: Entry, task: Task, point: PointReport) -> OperatingPoint:
+    return OperatingPoint(
+        entry=entry, task=task, name=point.point or "static", mflops=point.mflops,
+        performance=point.performance, mparams=point.mparams, mflops_basis=BASIS[point.basis],
+        median_mflops=point.median_mflops, p95_mflops=point.p95_mflops,
+        exit_histogram=point.exit_histogram)
+
+
+def _create_entry(submission: Submission, report: Report) -> Entry:
+    entry = Entry.objects.create(
+        owner=submission.owner, name=submission.name, description=submission.description,
+        affiliation=submission.affiliation, paper_url=submission.paper_url,
+        code_url=submission.code_url, kind=submission.kind, visibility=submission.visibility,
+        is_dynamic=any(p.point for t in report.tasks for p in t.points))
+    tasks = {t.slug: t for t in Task.objects.all()}
+    OperatingPoint.objects.bulk_create(
+        _point(entry, tasks[t.task], p) for t in report.tasks for p in t.points)
+    return entry
+
+
+@transaction.atomic
+def record_report(claim: Claim, report: Report) -> bool:
+    """Create the entry, its points and scores, and mark the submission scored; a no-op
+    returning ``False`` if this attempt no longer holds the submission."""
+    submission = holding(claim).select_for_update().first()
+    if submission is None:
+        return False
+    entry = _create_entry(submission, report)
+    version = ReferenceVersion.objects.current()
+    # Without a reference curve yet, the entry waits unscored; loading one re-scores all.
+    scores = score_entry(entry, version) if version else {}
+    holding(claim).update(status=Status.SCORED, entry=entry, finished_at=timezone.now())
+    overall = sum(scores.values()) / len(scores) if scores else None
+    shown = "no reference" if overall is None else f"ELUE score {overall:+.2f}"
+    log_event(submission, Status.SCORED, f"scored on {len(scores)} task(s): {shown}")
+    return True
+
+
+def fail(claim: Claim, reason: str, platform_fault: bool) -> bool:
+    """Mark the submission failed with ``reason`` if this attempt still holds it."""
+    return fail_submission(holding(claim), reason, platform_fault)
+
+
+def fail_submission(queryset, reason: str, platform_fault: bool) -> bool:
+    submission = queryset.first()
+    changed = queryset.update(status=Status.FAILED, failure_reason=reason,
+                              platform_fault=platform_fault, finished_at=timezone.now())
+    if changed:
+        log_event(submission, Status.FAILED, reason)
+    return bool(changed)

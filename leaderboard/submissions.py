@@ -1,0 +1,164 @@
+"""Receiving submissions: cheap checks at once, storage, quota, enqueueing, cancelling.
+
+Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker (``evaluator.tasks``);
+``leaderboard.pipeline`` holds what the worker does with the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from evaluator.archive import ArchiveLimits
+from evaluator.bundle import Bundle, load_bundle
+from evaluator.errors import Problem, SubmissionInvalid
+from leaderboard.models import Entry, Submission, SubmissionEvent, TestData
+
+logger = logging.getLogger(__name__)
+Status = Submission.Status
+
+
+class QuotaExceeded(Exception):
+    """The owner has used the daily submission limit; ``resets_at`` is when one frees up."""
+
+    def __init__(self, limit: int, resets_at: datetime):
+        self.limit, self.resets_at = limit, resets_at
+        super().__init__(f"daily limit of {limit} submissions reached; the next one is "
+                         f"possible at {resets_at:%Y-%m-%d %H:%M} UTC")
+
+
+def archive_limits() -> ArchiveLimits:
+    mib = 1024 * 1024
+    return ArchiveLimits(
+        max_members=settings.ELUE_UPLOAD_MAX_MEMBERS,
+        max_total_bytes=settings.ELUE_UPLOAD_MAX_MB * mib,
+        max_file_bytes=settings.ELUE_UPLOAD_MAX_MB * mib,
+        max_ratio=float(settings.ELUE_UPLOAD_MAX_RATIO),
+    )
+
+
+def check_quota(owner, now: datetime | None = None) -> None:
+    """Raise ``QuotaExceeded`` when ``owner`` has no submission left in the last 24 hours."""
+    now = now or timezone.now()
+    window = now - timedelta(days=1)
+    counted = Submission.objects.counted_for_quota(owner, window).order_by("created_at")
+    limit = settings.ELUE_DAILY_SUBMISSIONS
+    created = list(counted.values_list("created_at", flat=True)[:limit])
+    if len(created) >= limit:
+        raise QuotaExceeded(limit, created[0] + timedelta(days=1))
+
+
+def missing_test_data(bundle: Bundle) -> list[Problem]:
+    """One problem per task whose test data this server has not imported."""
+    loaded = set(TestData.objects.values_list("task__slug", flat=True))
+    first_file = {}
+    for point in bundle.points:
+        first_file.setdefault(point.task.slug, point.predictions_file)
+    return [
+        Problem("task_not_available", f"{task.name} test data is not loaded on this server, "
+                "so its predictions cannot be scored", first_file[task.slug])
+        for task in bundle.tasks if task.slug not in loaded
+    ]
+
+
+def validate_upload(upload: Path) -> Bundle:
+    """The cheap checks: archive safety, file names and formats, row counts, a cost for every
+    point, and test data for every task. Raises ``SubmissionInvalid`` with every problem."""
+    from evaluator.evaluate import check_cost_source
+
+    with tempfile.TemporaryDirectory(prefix="elue-validate-") as scratch:
+        bundle = load_bundle(upload, Path(scratch) / "bundle", archive_limits())
+        check_cost_source(bundle)
+        problems = missing_test_data(bundle)
+        if problems:
+            raise SubmissionInvalid(problems)
+        return bundle
+
+
+def upload_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def store_upload(upload: Path) -> str:
+    """Copy the upload (a zip, or a folder zipped here) into the upload directory; returns
+    its path relative to it."""
+    relative = Path("submissions") / f"{uuid.uuid4().hex}.zip"
+    target = upload_root() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if upload.is_dir():
+        shutil.make_archive(str(target.with_suffix("")), "zip", root_dir=upload)
+    else:
+        shutil.copyfile(upload, target)
+    return relative.as_posix()
+
+
+def log_event(submission: Submission, status: str, message: str = "",
+              at: datetime | None = None) -> None:
+    SubmissionEvent.objects.create(submission=submission, status=status, message=message,
+                                   at=at or timezone.now())
+
+
+def enqueue_evaluation(submission_id: int) -> bool:
+    """Send the evaluation task; with the broker down, log and leave the submission queued
+    for the reaper. Returns whether the message was sent."""
+    from evaluator.tasks import evaluate_submission
+
+    try:
+        evaluate_submission.delay(submission_id)
+    except Exception:  # kombu raises several kinds for an unreachable broker
+        logger.warning("broker unreachable; submission %s stays queued for the reaper",
+                       submission_id, exc_info=True)
+        return False
+    return True
+
+
+def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
+                  affiliation: str = "", paper_url: str = "", code_url: str = "",
+                  visibility: str = Entry.Visibility.PUBLIC) -> Submission:
+    """Check an upload and queue it for evaluation.
+
+    Raises ``QuotaExceeded`` or ``SubmissionInvalid`` (every problem), storing nothing.
+    """
+    received = timezone.now()
+    check_quota(owner, received)
+    validating = timezone.now()
+    bundle = validate_upload(Path(upload))
+    kind = Entry.Kind.VERIFIED if bundle.model is not None else Entry.Kind.DECLARED
+    stored = store_upload(Path(upload))
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                owner=owner, name=name, description=description, affiliation=affiliation,
+                paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,
+                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now())
+            log_event(submission, Status.RECEIVED, "upload received", received)
+            log_event(submission, Status.VALIDATING, "checking files", validating)
+            log_event(submission, Status.QUEUED, _summary(bundle))
+            transaction.on_commit(lambda: enqueue_evaluation(submission.pk))
+    except BaseException:
+        (upload_root() / stored).unlink(missing_ok=True)
+        raise
+    return submission
+
+
+def _summary(bundle: Bundle) -> str:
+    tasks = ", ".join(t.name for t in bundle.tasks)
+    cost = "counted from the model definition" if bundle.model else "declared"
+    return f"files valid: {len(bundle.points)} operating point(s) on {tasks}; cost {cost}"
+
+
+def cancel(submission: Submission) -> bool:
+    """Cancel a submission that has not finished; a running worker stops at its next step."""
+    changed = Submission.objects.filter(pk=submission.pk).exclude(
+        status__in=Submission.FINAL).update(status=Status.CANCELLED, finished_at=timezone.now())
+    if changed:
+        log_event(submission, Status.CANCELLED, "cancelled by the owner")
+    return bool(changed)

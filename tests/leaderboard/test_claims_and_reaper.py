@@ -1,0 +1,113 @@
+"""The claim guard and the reaper: no submission lost, none scored twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from evaluator.evaluate import Report
+from evaluator.worker import threads_per_process
+from leaderboard import pipeline, reaper, submissions
+from leaderboard.models import Entry, Submission
+from leaderboard.pipeline import Busy, claim, record_report
+
+pytestmark = pytest.mark.django_db
+Status = Submission.Status
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    sent = []
+    monkeypatch.setattr(reaper, "enqueue_evaluation", lambda pk: sent.append(pk) or True)
+    monkeypatch.setattr(submissions, "enqueue_evaluation", lambda pk: sent.append(pk) or True)
+    return sent
+
+
+@pytest.fixture
+def queued(alice):
+    return Submission.objects.create(owner=alice, name="M", kind=Entry.Kind.DECLARED,
+                                     bundle="x.zip", status=Status.QUEUED,
+                                     enqueued_at=timezone.now())
+
+
+def age(submission, **fields_seconds):
+    """Move timestamps of ``submission`` into the past by the given seconds."""
+    past = {field: timezone.now() - timedelta(seconds=s) for field, s in fields_seconds.items()}
+    Submission.objects.filter(pk=submission.pk).update(**past)
+
+
+def test_only_one_attempt_claims_a_submission(queued):
+    first = claim(queued.pk)
+    assert first.attempt == 1
+    with pytest.raises(Busy):
+        claim(queued.pk)
+
+
+def test_a_stale_attempt_is_taken_over_and_cannot_record(queued, settings):
+    first = claim(queued.pk)
+    age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
+    second = claim(queued.pk)
+    assert second.attempt == 2
+    assert record_report(first, Report([], None)) is False
+    assert record_report(second, Report([], None)) is True
+    assert claim(queued.pk) is None  # scored: a late delivery has nothing to do
+    assert Entry.objects.filter(submission=queued).count() == 1
+
+
+def test_a_stopped_attempt_notices_at_its_next_step(queued):
+    attempt = claim(queued.pk)
+    submissions.cancel(queued)
+    with pytest.raises(pipeline.Stop):
+        pipeline.progress(attempt, "next step")
+
+
+def test_the_reaper_requeues_a_submission_whose_message_was_lost(
+        queued, settings, enqueued, django_capture_on_commit_callbacks):
+    age(queued, enqueued_at=settings.ELUE_REQUEUE_AFTER + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reaper.reap().requeued == 1
+    assert enqueued == [queued.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reaper.reap().requeued == 0  # just enqueued again: not yet overdue
+
+
+def test_the_reaper_restarts_a_submission_whose_worker_died(
+        queued, settings, enqueued, django_capture_on_commit_callbacks):
+    claim(queued.pk)
+    age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reaper.reap().restarted == 1
+    queued.refresh_from_db()
+    assert queued.status == Status.QUEUED and enqueued == [queued.pk]
+    assert queued.events.last().message == "worker lost; queued again"
+
+
+def test_the_reaper_gives_up_after_repeated_worker_losses(queued, settings, enqueued):
+    settings.ELUE_MAX_ATTEMPTS = 1
+    claim(queued.pk)
+    age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
+    assert reaper.reap().failed == 1
+    queued.refresh_from_db()
+    assert queued.status == Status.FAILED and queued.platform_fault
+    assert "lost 1 times" in queued.failure_reason
+
+
+def test_the_reaper_fails_a_submission_past_the_hard_limit(queued, settings, enqueued):
+    claim(queued.pk)
+    age(queued, started_at=settings.CELERY_TASK_TIME_LIMIT + 1)
+    assert reaper.reap().failed == 1
+    queued.refresh_from_db()
+    assert queued.status == Status.FAILED and "hard limit" in queued.failure_reason
+
+
+def test_the_reaper_leaves_healthy_submissions_alone(queued, enqueued):
+    claim(queued.pk)
+    assert reaper.reap() == reaper.ReapResult(0, 0, 0)
+
+
+def test_torch_threads_share_the_cores_between_worker_processes():
+    assert threads_per_process(8, 2) == 4
+    assert threads_per_process(2, 4) == 1
+    assert threads_per_process(None, 1) == 1
