@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Max, Prefetch, Q
@@ -277,6 +279,14 @@ class Submission(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    def log(self) -> list[tuple[SubmissionEvent, float | None]]:
+        """The events in order, each with the seconds since the previous one (how long the
+        previous step took)."""
+        events = list(self.events.all())
+        gaps = [None] + [(later.at - earlier.at).total_seconds()
+                         for earlier, later in itertools.pairwise(events)]
+        return list(zip(events, gaps, strict=True))
 
 
 class SubmissionEvent(models.Model):

@@ -1,0 +1,102 @@
+"""Published entries (SPEC §2 kind 1): points typed in from a paper, scored at once.
+
+Nothing is verified; each point keeps how its MFLOPs were obtained. Used by the submit form
+and the API; the seeded literature entries come from ``leaderboard.seeding`` instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from evaluator.benchmark import TASKS
+from evaluator.errors import Problem, SubmissionInvalid
+from leaderboard.models import Basis, Entry, OperatingPoint, ReferenceVersion, Task
+from leaderboard.scoring import score_entry
+
+PUBLISHED_BASES = (Basis.COMPUTED, Basis.ESTIMATED, Basis.SPEED_UP, Basis.DIGITIZED,
+                   Basis.DECLARED)
+
+
+@dataclass(frozen=True)
+class PublishedPoint:
+    """One row of a published entry: task slug, point name, MFLOPs, performance ×100,
+    MParams (optional) and how the MFLOPs were obtained."""
+
+    task: str
+    name: str
+    mflops: float
+    performance: float
+    mparams: float | None = None
+    mflops_basis: str = Basis.DECLARED
+    source: str = ""
+
+
+def _positive(value, field: str, row: int) -> list[Problem]:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
+        value) and value > 0
+    return [] if ok else [Problem("bad_value", f"point {row}: {field} must be a positive "
+                                  f"number, got {value!r}", field)]
+
+
+def check_point(point: PublishedPoint, row: int) -> list[Problem]:
+    """Every problem with one point; ``row`` is its 1-based position."""
+    problems = []
+    if point.task not in TASKS:
+        problems.append(Problem("unknown_task", f"point {row}: unknown task {point.task!r}; "
+                                f"one of {', '.join(TASKS)}", "task"))
+    problems += _positive(point.mflops, "mflops", row)
+    if point.mparams is not None:
+        problems += _positive(point.mparams, "mparams", row)
+    perf = point.performance
+    if not isinstance(perf, int | float) or not math.isfinite(perf) or not 0 <= perf <= 100:
+        problems.append(Problem("bad_value", f"point {row}: performance must be between 0 and "
+                                f"100 (×100 as in the paper), got {perf!r}", "performance"))
+    if point.mflops_basis not in PUBLISHED_BASES:
+        problems.append(Problem("bad_value", f"point {row}: mflops_basis must be one of "
+                                f"{', '.join(PUBLISHED_BASES)}", "mflops_basis"))
+    return problems
+
+
+def check_points(points: list[PublishedPoint]) -> list[Problem]:
+    problems = [p for row, point in enumerate(points, 1) for p in check_point(point, row)]
+    if not points:
+        problems.append(Problem("no_points", "a published entry needs at least one point",
+                                "points"))
+    seen = set()
+    for row, point in enumerate(points, 1):
+        key = (point.task, point.name)
+        if key in seen:
+            problems.append(Problem("duplicate_point", f"point {row}: {point.task} "
+                                    f"{point.name!r} appears twice", "name"))
+        seen.add(key)
+    return problems
+
+
+@transaction.atomic
+def create_published_entry(owner, points: list[PublishedPoint], *, name: str,
+                           description: str = "", affiliation: str = "", paper_url: str = "",
+                           code_url: str = "", visibility: str = Entry.Visibility.PUBLIC,
+                           is_dynamic: bool | None = None) -> Entry:
+    """Create and score a published entry. Raises ``SubmissionInvalid`` with every problem."""
+    problems = check_points(points)
+    if problems:
+        raise SubmissionInvalid(problems)
+    if is_dynamic is None:
+        is_dynamic = len(points) > len({p.task for p in points})
+    entry = Entry.objects.create(
+        owner=owner, name=name, description=description, affiliation=affiliation,
+        paper_url=paper_url, code_url=code_url, kind=Entry.Kind.PUBLISHED,
+        visibility=visibility, is_dynamic=is_dynamic)
+    tasks = {t.slug: t for t in Task.objects.all()}
+    OperatingPoint.objects.bulk_create(
+        OperatingPoint(entry=entry, task=tasks[p.task], name=p.name or "static",
+                       mflops=p.mflops, performance=p.performance, mparams=p.mparams,
+                       mflops_basis=p.mflops_basis, source=p.source)
+        for p in points)
+    version = ReferenceVersion.objects.current()
+    if version is not None:
+        score_entry(entry, version)
+    return entry
