@@ -49,7 +49,8 @@ def test_database_url_selects_postgresql(tmp_path):
 def test_the_broker_url_selects_redis(tmp_path):
     found = settings_with(tmp_path, ELUE_BROKER_URL="redis://127.0.0.1:6379/3")
     assert found["broker"] == "redis://127.0.0.1:6379/3"
-    assert found["options"] is None
+    # Unacknowledged messages of a dead worker come back after the hard limit + 5 minutes.
+    assert found["options"] == {"visibility_timeout": 1860 + 300}
 
 
 def test_env_helpers_refuse_nonsense(monkeypatch):
