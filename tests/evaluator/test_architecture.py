@@ -17,10 +17,7 @@ from evaluator.architecture import (
 )
 from evaluator.errors import SubmissionInvalid
 from evaluator.reference import REFERENCE_CONFIG
-
-SMALL = {"model_type": "bert", "hidden_size": 64, "num_hidden_layers": 3,
-         "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000,
-         "max_position_embeddings": 128}
+from tests.evaluator.configs import SMALL
 
 
 def write_config(directory, raw) -> None:

@@ -20,10 +20,8 @@ from evaluator.cost_model import (
 from evaluator.errors import EvaluationFailed
 from evaluator.flops import total_macs
 from evaluator.reference import REFERENCE_CONFIG
+from tests.evaluator.configs import SMALL
 
-SMALL = {"model_type": "bert", "hidden_size": 64, "num_hidden_layers": 3,
-         "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000,
-         "max_position_embeddings": 128}
 LENGTHS = np.arange(1, 129)
 
 

@@ -11,10 +11,7 @@ from torch import nn
 from evaluator.architecture import build_model, config_from_dict
 from evaluator.flops import NOT_COUNTED_OPS, mflops, module_macs, total_macs
 from evaluator.reference import REFERENCE_CONFIG
-
-SMALL = {"model_type": "bert", "hidden_size": 64, "num_hidden_layers": 3,
-         "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000,
-         "max_position_embeddings": 128}
+from tests.evaluator.configs import SMALL
 
 
 def bert_base(num_labels: int = 2):

@@ -25,3 +25,15 @@ def data_root(settings, tmp_path):
 @pytest.fixture
 def alice(django_user_model):
     return django_user_model.objects.create_user("alice", "alice@example.org", "pw-alice-123")
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Capture what would be sent to the broker, instead of sending it."""
+    from leaderboard import reaper, submissions
+
+    sent = []
+    record = lambda pk: sent.append(pk) or True  # noqa: E731
+    monkeypatch.setattr(submissions, "enqueue_evaluation", record)
+    monkeypatch.setattr(reaper, "enqueue_evaluation", record)
+    return sent

@@ -18,14 +18,6 @@ Status = Submission.Status
 
 
 @pytest.fixture
-def enqueued(monkeypatch):
-    sent = []
-    monkeypatch.setattr(reaper, "enqueue_evaluation", lambda pk: sent.append(pk) or True)
-    monkeypatch.setattr(submissions, "enqueue_evaluation", lambda pk: sent.append(pk) or True)
-    return sent
-
-
-@pytest.fixture
 def queued(alice):
     return Submission.objects.create(owner=alice, name="M", kind=Entry.Kind.DECLARED,
                                      bundle="x.zip", status=Status.QUEUED,

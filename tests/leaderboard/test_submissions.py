@@ -11,7 +11,6 @@ from django.utils import timezone
 from evaluator.checker import check
 from evaluator.errors import SubmissionInvalid
 from evaluator.tasks import evaluate_submission
-from leaderboard import submissions
 from leaderboard.models import Entry, Submission, TestData
 from leaderboard.submissions import QuotaExceeded, cancel, submit_bundle
 from leaderboard.testdata import import_test_data
@@ -20,14 +19,6 @@ from tests.evaluator.builders import PREDICTION_HEADER, predictions, true_labels
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Capture what would be sent to the broker."""
-    sent = []
-    monkeypatch.setattr(submissions, "enqueue_evaluation", lambda pk: sent.append(pk) or True)
-    return sent
 
 
 @pytest.fixture
