@@ -72,7 +72,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so that worker processes started by the tests share it.
     TEST_SQLITE = env_str("ELUE_TEST_SQLITE", str(VAR_DIR / "test.sqlite3"))
     DATABASES["default"]["TEST"] = {"NAME": TEST_SQLITE}
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30}  # workers and web write concurrently
+    # Workers and the web write concurrently: IMMEDIATE transactions queue for the write
+    # lock instead of failing with "database is locked" when a reader starts writing.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
