@@ -38,10 +38,11 @@ test-sqlite: install-dev
 	$(VENV)/bin/pytest
 
 # PostgreSQL at DATABASE_URL (default: the local server, trust auth). Only the tests that
-# touch the database run twice; the pure evaluator tests do not depend on it.
+# touch the database (and the pipeline with real workers) run twice; the pure evaluator tests
+# do not depend on it.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/elue
 test-postgres: install-dev
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest tests/leaderboard tests/elue
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest tests/leaderboard tests/elue tests/pipeline
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

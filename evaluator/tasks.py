@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from celery import shared_task
@@ -82,4 +83,23 @@ def evaluate_submission(self, submission_id: int) -> str:
                           "notified, and this does not count against your quota",
                           platform_fault=True)
             return "error"
-    return "scored" if pipeline.record_report(claim, report) else "superseded"
+        return save_report(claim, report)
+
+
+def save_report(claim, report, tries: int = 3) -> str:
+    """Record the result, retrying a failing database briefly (e.g. a locked SQLite file)
+    rather than leaving the submission running until the reaper calls its worker lost."""
+    from django.db import DatabaseError
+
+    from leaderboard import pipeline
+
+    for attempt in range(1, tries + 1):
+        try:
+            return "scored" if pipeline.record_report(claim, report) else "superseded"
+        except DatabaseError:
+            logger.warning("saving submission %s failed (try %d of %d)", claim.submission_id,
+                           attempt, tries, exc_info=True)
+            time.sleep(attempt)
+    pipeline.fail(claim, "internal error while saving the result; the ELUE team has been "
+                  "notified, and this does not count against your quota", platform_fault=True)
+    return "error"

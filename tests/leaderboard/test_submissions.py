@@ -160,3 +160,26 @@ def test_it_logs_how_the_evaluation_went(alice, stored, tmp_path, enqueued):
     times = [e.at for e in submission.events.all()]
     assert times == sorted(times) and times[-1] - times[0] < timedelta(minutes=1)
     assert timezone.now() - times[-1] < timedelta(minutes=1)
+
+
+def test_a_failing_save_is_retried_then_failed_with_the_real_reason(alice, stored, tmp_path,
+                                                                    enqueued, monkeypatch):
+    from django.db import OperationalError
+
+    import evaluator.tasks
+    from leaderboard import pipeline
+
+    calls = []
+
+    def locked(claim, report):
+        calls.append(claim)
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(pipeline, "record_report", locked)
+    monkeypatch.setattr(evaluator.tasks.time, "sleep", lambda seconds: None)
+    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    assert evaluate_submission.apply(args=[submission.pk]).get() == "error"
+    submission.refresh_from_db()
+    assert len(calls) == 3
+    assert submission.status == Status.FAILED and submission.platform_fault
+    assert "while saving the result" in submission.failure_reason
