@@ -15,7 +15,6 @@ import numpy as np
 from evaluator.bundle import Bundle, PointFiles
 from evaluator.data import LABELS_FILE, TestSet, load_test_set, task_dir
 from evaluator.errors import EvaluationFailed, Problem, SubmissionInvalid
-from evaluator.metrics import score_predictions
 from evaluator.pareto import Point, overall_score, reference_at
 from evaluator.reference_curve import reference_curves
 
@@ -95,6 +94,8 @@ def load_task_data(data_dir: Path, bundle: Bundle, require_labels: bool) -> dict
 def performance_of(point: PointFiles, test_set: TestSet) -> float | None:
     if test_set.labels is None:
         return None
+    from evaluator.metrics import score_predictions  # scikit-learn: kept out of the web process
+
     try:
         return score_predictions(point.task, point.predictions, test_set.labels)
     except EvaluationFailed as exc:
