@@ -31,10 +31,6 @@ class TaskSpec:
         return self.labels is None
 
     @property
-    def is_pair(self) -> bool:
-        return len(self.sentence_columns) == 2
-
-    @property
     def sentence_columns(self) -> tuple[str, ...]:
         """The columns holding text fed to the model (MRPC's ID columns are not)."""
         return tuple(c for c in self.text_columns if not c.endswith(" ID"))
@@ -100,8 +96,3 @@ def get_task(slug: str) -> TaskSpec:
         known = ", ".join(TASK_ORDER)
         raise KeyError(f"unknown task {slug!r}; known tasks: {known}") from None
 
-
-def task_for_folder(folder: str) -> TaskSpec | None:
-    """The task whose ELUE data folder is ``folder`` (case-insensitive), if any."""
-    wanted = folder.lower()
-    return next((t for t in TASKS.values() if t.folder.lower() == wanted), None)

@@ -27,12 +27,6 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def spec(self):
-        from evaluator.benchmark import get_task
-
-        return get_task(self.slug)
-
 
 class TestData(models.Model):
     """A record that a task's test inputs and hidden labels are stored server-side.
@@ -112,7 +106,7 @@ class EntryQuerySet(models.QuerySet):
 
     def for_leaderboard(self) -> EntryQuerySet:
         """Public entries with their scores, parameter count and coverage, in three queries."""
-        scores = TaskScore.objects.select_related("task", "reference_version")
+        scores = TaskScore.objects.select_related("task")
         return (
             self.public()
             .annotate(

@@ -4,7 +4,7 @@ overall ELUE score. Pure presentation logic over already-fetched rows; no HTTP h
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from evaluator.benchmark import TASK_ORDER
 from evaluator.pareto import overall_score
@@ -19,7 +19,6 @@ class LeaderboardRow:
     overall: float | None
     mparams: float | None
     rank: int = 0
-    versions: set[int] = field(default_factory=set)
 
     @property
     def coverage(self) -> int:
@@ -41,7 +40,6 @@ def build_row(entry) -> LeaderboardRow:
         task_scores=scores,
         overall=overall_score(scores),
         mparams=entry.max_mparams,
-        versions={s.reference_version.number for s in entry.scores.all()},
     )
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from evaluator.benchmark import TaskSpec
 from evaluator.data import INPUTS_FILE, LABELS_FILE, TestSet, load_test_set, task_dir
+from evaluator.errors import DataInvalid
 from leaderboard.models import Task, TestData
 
 DATA_FILES = (INPUTS_FILE, LABELS_FILE)
@@ -46,8 +47,6 @@ def data_root() -> Path:
 def validate_sources(source_dir: Path, specs: list[TaskSpec]) -> dict[str, TestSet]:
     """Load every task's files from ``source_dir``; raise ``DataInvalid`` listing the problems
     of all tasks together, so one run shows everything to fix."""
-    from evaluator.errors import DataInvalid
-
     loaded, problems = {}, []
     for spec in specs:
         try:

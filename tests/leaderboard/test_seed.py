@@ -1,11 +1,10 @@
-import shutil
-
 import pytest
 from django.core.management import call_command
 
 from leaderboard.models import Entry, OperatingPoint, ReferencePoint, ReferenceVersion, TaskScore
 from leaderboard.scoring import rescore_all
 from leaderboard.seeding import PUBLISHED_CSV, REFERENCE_CSV, load_published, load_reference
+from tests.conftest import REPO_DIR
 
 pytestmark = pytest.mark.django_db
 
@@ -91,8 +90,10 @@ def test_the_command_reports_what_it_did(db, capsys):
     assert out[1].startswith("reference v1 (unchanged); published entries: 0 created, 16 already")
 
 
-def test_the_seed_files_are_the_projects_own(tmp_path):
-    # The fixture is committed in the repository, not read from ../shared at run time.
-    assert "shared" not in REFERENCE_CSV.parts and REFERENCE_CSV.is_file()
-    shutil.copy(PUBLISHED_CSV, tmp_path / "p.csv")
-    assert (tmp_path / "p.csv").read_text().startswith("model,kind,task,point,mflops")
+def test_the_committed_seed_files_hold_the_published_facts():
+    # Committed in the repository (not read from ../shared at run time), and in step with
+    # the benchmark's source of truth.
+    shared = REPO_DIR.parent / "shared" / "elue"
+    assert REPO_DIR in REFERENCE_CSV.parents and REPO_DIR in PUBLISHED_CSV.parents
+    assert REFERENCE_CSV.read_text() == (shared / "reference.csv").read_text()
+    assert PUBLISHED_CSV.read_text() == (shared / "published.csv").read_text()
