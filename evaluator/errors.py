@@ -15,16 +15,18 @@ class Problem:
 
     ``code`` is stable (programs may act on it); ``file`` is the file name as the user
     knows it; ``line`` is the 1-based physical line in that file (the header is line 1),
-    or ``None`` when the problem concerns the whole file.
+    or ``None`` when the problem concerns the whole file. ``field`` names the form or API
+    field at fault when the input is not a file (e.g. ``points[2].mflops``).
     """
 
     code: str
     message: str
     file: str | None = None
     line: int | None = None
+    field: str | None = None
 
     def __str__(self) -> str:
-        where = self.file or ""
+        where = self.file or self.field or ""
         if self.file and self.line is not None:
             where = f"{self.file} line {self.line}"
         return f"{where}: {self.message}" if where else self.message

@@ -104,6 +104,14 @@ class EntryQuerySet(models.QuerySet):
     def public(self) -> EntryQuerySet:
         return self.filter(visibility=Entry.Visibility.PUBLIC)
 
+    def visible_to(self, user) -> EntryQuerySet:
+        """Public entries, plus the user's own private ones; staff see everything."""
+        if user.is_authenticated and user.is_staff:
+            return self.all()
+        if user.is_authenticated:
+            return self.filter(Q(visibility=Entry.Visibility.PUBLIC) | Q(owner=user))
+        return self.public()
+
     def for_leaderboard(self) -> EntryQuerySet:
         """Public entries with their scores, parameter count and coverage, in three queries."""
         scores = TaskScore.objects.select_related("task")
@@ -210,9 +218,20 @@ class TaskScore(models.Model):
 
 
 class SubmissionQuerySet(models.QuerySet):
+    def visible_to(self, user) -> SubmissionQuerySet:
+        """Only the owner (and staff) ever see a submission, public or not; deleted ones
+        are seen by no one."""
+        live = self.filter(deleted_at=None)
+        if user.is_authenticated and user.is_staff:
+            return live
+        if user.is_authenticated:
+            return live.filter(owner=user)
+        return self.none()
+
     def counted_for_quota(self, owner, since) -> SubmissionQuerySet:
         """The owner's submissions since ``since`` that count against the daily quota: all
-        but those that failed through the platform's fault."""
+        but those that failed through the platform's fault. Deleted ones still count, so
+        deleting cannot buy more submissions."""
         return self.filter(owner=owner, created_at__gte=since).exclude(
             status=Submission.Status.FAILED, platform_fault=True)
 
@@ -260,6 +279,8 @@ class Submission(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     entry = models.OneToOneField(Entry, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="submission")
+    # Deleting keeps this row (without its files or entry) so that the quota still counts it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -296,3 +317,34 @@ class SubmissionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.status}: {self.message}"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self, now=None) -> ApiTokenQuerySet:
+        from django.utils import timezone
+
+        now = now or timezone.now()
+        return self.filter(Q(expires_at=None) | Q(expires_at__gt=now))
+
+
+class ApiToken(models.Model):
+    """A token for the REST API and the ``elue`` client. Only a SHA-256 hash of the secret
+    is stored: the token is shown once, when it is created (``leaderboard.tokens``)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="api_tokens")
+    name = models.CharField(max_length=80, help_text="What the token is for, e.g. 'CI'.")
+    prefix = models.CharField(max_length=16, unique=True,
+                              help_text="The token's public first part, shown in lists.")
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -34,11 +34,17 @@ class PublishedPoint:
     source: str = ""
 
 
+def _field(row: int, name: str) -> str:
+    """The API path of a point's field: rows count from 1 in messages, from 0 in JSON."""
+    return f"points[{row - 1}].{name}"
+
+
 def _positive(value, field: str, row: int) -> list[Problem]:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(
         value) and value > 0
     return [] if ok else [Problem("bad_value", f"point {row}: {field} must be a positive "
-                                  f"number, got {value!r}", field)]
+                                  f"number, got {value!r}",
+                                  field=_field(row, field))]
 
 
 def check_point(point: PublishedPoint, row: int) -> list[Problem]:
@@ -46,17 +52,19 @@ def check_point(point: PublishedPoint, row: int) -> list[Problem]:
     problems = []
     if point.task not in TASKS:
         problems.append(Problem("unknown_task", f"point {row}: unknown task {point.task!r}; "
-                                f"one of {', '.join(TASKS)}", "task"))
+                                f"one of {', '.join(TASKS)}", field=_field(row, "task")))
     problems += _positive(point.mflops, "mflops", row)
     if point.mparams is not None:
         problems += _positive(point.mparams, "mparams", row)
     perf = point.performance
     if not isinstance(perf, int | float) or not math.isfinite(perf) or not 0 <= perf <= 100:
         problems.append(Problem("bad_value", f"point {row}: performance must be between 0 and "
-                                f"100 (×100 as in the paper), got {perf!r}", "performance"))
+                                f"100 (×100 as in the paper), got {perf!r}",
+                                field=_field(row, "performance")))
     if point.mflops_basis not in PUBLISHED_BASES:
         problems.append(Problem("bad_value", f"point {row}: mflops_basis must be one of "
-                                f"{', '.join(PUBLISHED_BASES)}", "mflops_basis"))
+                                f"{', '.join(PUBLISHED_BASES)}",
+                                field=_field(row, "mflops_basis")))
     return problems
 
 
@@ -64,13 +72,14 @@ def check_points(points: list[PublishedPoint]) -> list[Problem]:
     problems = [p for row, point in enumerate(points, 1) for p in check_point(point, row)]
     if not points:
         problems.append(Problem("no_points", "a published entry needs at least one point",
-                                "points"))
+                                field="points"))
     seen = set()
     for row, point in enumerate(points, 1):
         key = (point.task, point.name)
         if key in seen:
             problems.append(Problem("duplicate_point", f"point {row}: {point.task} "
-                                    f"{point.name!r} appears twice", "name"))
+                                    f"{point.name!r} appears twice",
+                                    field=_field(row, "name")))
         seen.add(key)
     return problems
 

@@ -162,3 +162,49 @@ def cancel(submission: Submission) -> bool:
     if changed:
         log_event(submission, Status.CANCELLED, "cancelled by the owner")
     return bool(changed)
+
+
+class ActionRefused(Exception):
+    """An owner action that does not apply to the submission in its current state."""
+
+
+def set_visibility(submission: Submission, visibility: str) -> None:
+    """Make the submission, and its entry once scored, public or private."""
+    from leaderboard.entries import set_entry_visibility
+
+    if visibility not in Entry.Visibility.values:
+        raise ActionRefused(f"visibility must be one of {', '.join(Entry.Visibility.values)}")
+    Submission.objects.filter(pk=submission.pk).update(visibility=visibility)
+    submission.visibility = visibility
+    if submission.entry_id is not None:
+        set_entry_visibility(submission.entry, visibility)
+
+
+def delete_submission(submission: Submission) -> None:
+    """Delete a submission: cancel it if it has not finished, remove its entry from the
+    leaderboard and its stored files. The row stays, hidden, so the quota still counts it."""
+    cancel(submission)
+    with transaction.atomic():
+        if submission.entry_id is not None:
+            Entry.objects.filter(pk=submission.entry_id).delete()
+        Submission.objects.filter(pk=submission.pk).update(deleted_at=timezone.now(),
+                                                           entry=None)
+    if submission.bundle:
+        (upload_root() / submission.bundle).unlink(missing_ok=True)
+
+
+def resubmit(submission: Submission) -> Submission:
+    """Submit the same files and metadata again, as a new submission (quota applies).
+
+    Only a finished submission can be resubmitted: a running one would count twice.
+    """
+    if not submission.is_final:
+        raise ActionRefused(f"submission {submission.pk} is still {submission.status}; "
+                            "cancel it or wait for it to finish before resubmitting")
+    stored = upload_root() / submission.bundle
+    if not stored.is_file():
+        raise ActionRefused(f"the files of submission {submission.pk} are no longer stored")
+    return submit_bundle(
+        submission.owner, stored, name=submission.name, description=submission.description,
+        affiliation=submission.affiliation, paper_url=submission.paper_url,
+        code_url=submission.code_url, visibility=submission.visibility)

@@ -34,7 +34,10 @@ def test_it_reports_every_problem_with_its_field(alice, seeded):
     messages = [p.message for p in error.value.problems]
     known = "sst-2, imdb, snli, scitail, mrpc, sts-b"
     assert f"point 1: unknown task 'sst2'; one of {known}" in messages
-    assert {p.file for p in error.value.problems} >= {"task", "mflops", "performance"}
+    assert {p.field for p in error.value.problems} >= {
+        "points[0].task", "points[0].mflops", "points[1].performance", "points[1].mflops_basis",
+        "points[2].mparams", "points[2].name"}
+    assert all(p.file is None for p in error.value.problems)
     assert "point 1: mflops must be a positive number, got -5" in messages
     assert any(m.startswith("point 2: performance must be between 0 and 100") for m in messages)
     assert any(m.startswith("point 2: mflops_basis must be one of") for m in messages)

@@ -183,3 +183,57 @@ def test_a_failing_save_is_retried_then_failed_with_the_real_reason(alice, store
     assert len(calls) == 3
     assert submission.status == Status.FAILED and submission.platform_fault
     assert "while saving the result" in submission.failure_reason
+
+
+def test_delete_hides_the_submission_removes_its_entry_and_files_but_keeps_the_quota(
+        alice, stored, tmp_path, enqueued, settings):
+    from leaderboard.submissions import delete_submission
+
+    settings.ELUE_DAILY_SUBMISSIONS = 1
+    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    evaluate_submission.run(submission.pk)
+    submission.refresh_from_db()
+    entry_id = submission.entry_id
+    delete_submission(submission)
+    assert not Entry.objects.filter(pk=entry_id).exists()
+    assert not (stored / submission.bundle).exists()
+    assert not Submission.objects.visible_to(alice).exists()
+    with pytest.raises(QuotaExceeded):
+        submit(alice, declared_bundle(tmp_path / "c"))
+
+
+def test_delete_cancels_a_submission_still_queued(alice, stored, tmp_path, enqueued):
+    from leaderboard.submissions import delete_submission
+
+    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    delete_submission(submission)
+    submission.refresh_from_db()
+    assert submission.status == Status.CANCELLED and submission.deleted_at is not None
+    evaluate_submission.run(submission.pk)  # a late message finds nothing to do
+    assert not Entry.objects.filter(owner=alice).exists()
+
+
+def test_visibility_follows_from_submission_to_entry(alice, stored, tmp_path, enqueued):
+    from leaderboard.submissions import set_visibility
+
+    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    evaluate_submission.run(submission.pk)
+    submission.refresh_from_db()
+    set_visibility(submission, Entry.Visibility.PRIVATE)
+    assert Entry.objects.get(owner=alice).visibility == "private"
+    assert not Entry.objects.public().filter(owner=alice).exists()
+
+
+def test_resubmit_makes_a_new_submission_of_the_same_files(alice, stored, tmp_path, enqueued):
+    from leaderboard.submissions import ActionRefused, resubmit
+
+    first = submit(alice, declared_bundle(tmp_path / "b"), name="Again")
+    with pytest.raises(ActionRefused, match="still queued"):
+        resubmit(first)
+    cancel(first)
+    first.refresh_from_db()
+    second = resubmit(first)
+    assert second.pk != first.pk and second.name == "Again" and second.bundle != first.bundle
+    evaluate_submission.run(second.pk)
+    second.refresh_from_db()
+    assert second.status == Status.SCORED
