@@ -18,8 +18,8 @@ from leaderboard.submissions import submit_bundle
 from leaderboard.tasks import rescore_entries
 from tests.conftest import ELUE_DATA_DIR
 from tests.pipeline.bundles import declared_bundle, malformed_bundle, verified_bundle
-from tests.pipeline.conftest import describe, finished
 from tests.pipeline.harness import wait_for
+from tests.stack import describe, finished
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]

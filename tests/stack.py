@@ -1,4 +1,6 @@
-"""Fixtures for the pipeline tests: the real components, wired together.
+"""Fixtures for tests with real components (pipeline, web pages, API, CLI), wired together.
+
+Registered for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``.
 
 A test gets the test database (shared with the workers: SQLite file or PostgreSQL, so
 ``transactional_db``), the real ELUE data stored as the server's hidden data, the reference
@@ -38,6 +40,7 @@ class Stack:
 
     root: Path
     env: dict[str, str] = field(default_factory=dict)
+    url: str = ""  # the live server's, with ``live_stack``
 
     @property
     def upload_dir(self) -> Path:
@@ -129,6 +132,15 @@ def workers(stack):
     launcher = Workers(lambda: dict(stack.env), stack.root / "logs")
     yield launcher
     launcher.stop_all()
+
+
+@pytest.fixture
+def live_stack(redis_stack, workers, live_server):
+    """A live server (``live_stack.url``) and one real worker on Redis, sharing the test
+    database: what a browser or the ``elue`` client talks to."""
+    workers.start()
+    redis_stack.url = live_server.url
+    return redis_stack
 
 
 @pytest.fixture
