@@ -4,18 +4,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test install install-dev lint migrations-check test-sqlite test-postgres clean
+.PHONY: run test proof install install-dev system-deps lint migrations-check test-sqlite test-postgres clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # Stamp files re-run pip only when the requirements change.
-$(VENV)/.installed: requirements.txt | $(PY)
+# The project itself goes in editable, without dependencies: it provides .venv/bin/elue.
+$(VENV)/.installed: requirements.txt pyproject.toml | $(PY)
 	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	$(PIP) install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt pyproject.toml | $(PY)
 	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -26,7 +29,19 @@ run: install
 	scripts/run.sh
 
 ## test: lint, migrations check, the whole suite on SQLite, the database tests on PostgreSQL
-test: install-dev lint migrations-check test-sqlite test-postgres
+test: install-dev system-deps lint migrations-check test-sqlite test-postgres
+
+## proof: load, fault and fuzz runs on a production-shaped server on loopback (about 10 min;
+## results in var/proof/, explained in docs/reliability.md)
+proof: install-dev system-deps
+	$(PY) proof/read_load.py
+	$(PY) proof/write_load.py
+	$(PY) proof/write_load.py --faults
+	$(PY) proof/fuzz.py
+
+# Chromium, bubblewrap, docker-compose and wrk from Debian, installed when missing.
+system-deps:
+	scripts/system-deps.sh
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
@@ -41,8 +56,10 @@ test-sqlite: install-dev
 # touch the database (and the pipeline with real workers) run twice; the pure evaluator tests
 # do not depend on it.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/elue
+POSTGRES_TESTS := $(wildcard tests/leaderboard tests/elue tests/pipeline tests/web tests/api \
+                            tests/cli tests/sandbox)
 test-postgres: install-dev
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest tests/leaderboard tests/elue tests/pipeline
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest $(POSTGRES_TESTS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

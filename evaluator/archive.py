@@ -30,6 +30,7 @@ from evaluator.errors import Problem, SubmissionInvalid
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
 MAX_PATH_CHARS = 1024
+MAX_NAME_BYTES = 255  # one path component; longer names cannot be created on Linux
 MAX_DEPTH = 16
 MAX_REPORTED = 20
 
@@ -140,6 +141,8 @@ def safe_parts(name: str) -> tuple[tuple[str, ...] | None, str | None]:
         return None, 'contains ".." (a path outside the submission)'
     if len(text) > MAX_PATH_CHARS or len(parts) > MAX_DEPTH:
         return None, "is too long or too deeply nested"
+    if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts):
+        return None, f"has a file or folder name longer than {MAX_NAME_BYTES} bytes"
     if not parts:
         return None, "is empty"
     return parts, None

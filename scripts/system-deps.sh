@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: Chromium (browser tests), bubblewrap (the
-# sandbox for submitted code) and docker-compose (validates docker/compose.yml; no engine).
+# sandbox for submitted code), docker-compose (validates docker/compose.yml; no engine) and
+# wrk (the read load of `make proof`).
 # Installs whatever is missing when it can (root, or sudo without a password); otherwise
 # says what to install and fails.
 set -euo pipefail
 
-declare -A COMMAND_OF=([chromium]=chromium [bubblewrap]=bwrap [docker-compose]=docker-compose)
+declare -A COMMAND_OF=([chromium]=chromium [bubblewrap]=bwrap [docker-compose]=docker-compose
+                       [wrk]=wrk)
 missing=()
 for package in "${!COMMAND_OF[@]}"; do
   command -v "${COMMAND_OF[$package]}" >/dev/null 2>&1 || missing+=("$package")

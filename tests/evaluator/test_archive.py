@@ -78,6 +78,16 @@ def test_it_refuses_absolute_paths(tmp_path, name):
     assert refused(upload, tmp_path / "scratch") == ["archive_unsafe_path"]
 
 
+def test_it_refuses_a_name_the_file_system_cannot_hold(tmp_path):
+    """Found by proof/fuzz.py: a 300-character member name used to end in a 500."""
+    upload = tmp_path / "long.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        archive.writestr("x" * 300, "index\tprediction\n")
+        archive.writestr("ok/" + "é" * 128 + ".tsv", "")  # 256 bytes in UTF-8
+    assert refused(upload, tmp_path / "scratch") == ["archive_unsafe_path"] * 2
+    assert safe_parts("y" * 255) == (("y" * 255,), None)
+
+
 def test_it_treats_backslashes_as_separators():
     assert safe_parts("out\\sst-2.tsv") == (("out", "sst-2.tsv"), None)
     assert safe_parts("out\\..\\..\\x")[0] is None

@@ -1,0 +1,175 @@
+"""Bad input: fuzzing the API and the upload surface of a live production-shaped server.
+Every malformed input must get a 4xx with a message, never a 5xx.
+
+    .venv/bin/python proof/fuzz.py [--examples 300] [--schema-examples 40]
+        [--out var/proof/fuzz.json]
+
+1. schemathesis over every operation of the published OpenAPI schema (``/api/v1/schema/``),
+   authenticated with a token, positive and negative data: no 5xx, and every response
+   matches the schema.
+2. hypothesis generates malformed submissions (random bytes, zips with hostile, unknown or
+   truncated members, garbage TSVs, broken costs.json, odd metadata) and posts each to
+   ``/api/v1/submissions/``: the answer must be a 4xx whose body is
+   ``{"errors": [{"code", "message", ...}]}`` with non-empty messages (or a 201 when the
+   generated upload happens to be valid).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from proof.servers import REPO_DIR, VENV_BIN, Site  # noqa: E402
+from proof.write_load import create_token  # noqa: E402
+
+NAMES = ["sst-2.tsv", "mrpc.tsv", "sts-b.tsv", "snli_0.5.tsv", "snli_infer_exit_layer_0.5.tsv",
+         "costs.json", "config.json", "vocab.txt", "model.py", "../escape.tsv", "/abs.tsv",
+         "a/b/c/sst-2.tsv", "SST-2.TSV", "weights.bin", "x" * 300, "ünïcode.tsv", ""]
+HEADERS = ["index\tprediction", "index\tlabel", "", "prediction", "index\tprediction\textra"]
+
+
+@st.composite
+def tsv_text(draw) -> str:
+    header = draw(st.sampled_from(HEADERS))
+    rows = draw(st.lists(st.tuples(st.integers(-3, 2000), st.sampled_from(
+        ["0", "1", "positive", "entailment", "2.5", "-1", "nan", "", "1e309", "\x00"])),
+        max_size=30))
+    return "\n".join([header, *(f"{i}\t{v}" for i, v in rows)])
+
+
+costs_text = st.one_of(
+    st.text(max_size=200),
+    st.recursive(st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text()),
+                 lambda inner: st.dictionaries(st.sampled_from(
+                     ["sst-2", "mrpc", "mflops", "mparams", "x"]), inner, max_size=4),
+                 max_leaves=10).map(json.dumps))
+
+
+@st.composite
+def zip_bytes(draw) -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
+        warnings.simplefilter("ignore")  # duplicate member names are part of the fuzzing
+        for name in draw(st.lists(st.sampled_from(NAMES), max_size=6)):
+            if not name:
+                continue
+            content = draw(costs_text) if name.endswith(".json") else draw(tsv_text())
+            archive.writestr(name, content)
+    data = buffer.getvalue()
+    if draw(st.booleans()) and len(data) > 10:
+        data = data[: draw(st.integers(1, len(data) - 1))]  # truncated
+    return data
+
+
+uploads = st.one_of(st.binary(max_size=2000), zip_bytes())
+metadata = st.fixed_dictionaries({
+    "name": st.one_of(st.just("Fuzz"), st.text(max_size=300)),
+    "visibility": st.sampled_from(["public", "private", "", "secret"]),
+    "paper_url": st.sampled_from(["", "https://example.org/p", "javascript:alert(1)", "x"]),
+})
+
+
+def check_answer(response: requests.Response) -> str | None:
+    """What is wrong with the server's answer to a fuzzed upload, or None."""
+    if response.status_code >= 500:
+        return f"{response.status_code}: {response.text[:300]}"
+    if response.status_code == 201:
+        return None
+    if not 400 <= response.status_code < 500:
+        return f"unexpected status {response.status_code}"
+    try:
+        errors = response.json()["errors"]
+    except (ValueError, KeyError, TypeError):
+        return f"{response.status_code} without an errors list: {response.text[:300]}"
+    if not errors or not all(isinstance(e, dict) and e.get("message") for e in errors):
+        return f"{response.status_code} with an error lacking a message: {errors}"
+    return None
+
+
+def fuzz_uploads(url: str, token: str, examples: int, keep: Path) -> dict:
+    """Post ``examples`` generated uploads; each one that got a bad answer is kept in
+    ``keep`` (with its metadata) to reproduce."""
+    statuses: Counter[int] = Counter()
+    problems: list[str] = []
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(upload=uploads, fields=metadata)
+    def post(upload: bytes, fields: dict) -> None:
+        response = requests.post(f"{url}/api/v1/submissions/", data=fields, timeout=60,
+                                 headers={"Authorization": f"Bearer {token}"},
+                                 files={"bundle": ("bundle.zip", upload, "application/zip")})
+        statuses[response.status_code] += 1
+        problem = check_answer(response)
+        if problem:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"upload-{len(problems)}.zip").write_bytes(upload)
+            (keep / f"upload-{len(problems)}.json").write_text(json.dumps(fields))
+            problems.append(problem)
+
+    post()
+    return {"examples": sum(statuses.values()), "statuses": dict(statuses),
+            "problems": problems[:20], "problem_count": len(problems)}
+
+
+def run_schemathesis(url: str, token: str, examples: int, report_dir: Path) -> dict:
+    command = [str(VENV_BIN / "schemathesis"), "run", f"{url}/api/v1/schema/",
+               "--header", f"Authorization: Bearer {token}",
+               "--checks", "not_a_server_error,response_schema_conformance",
+               "--max-examples", str(examples), "--seed", "20261124",
+               "--generation-database", "none", "--report", "junit",
+               "--report-dir", str(report_dir), "--request-timeout", "30"]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=report_dir)
+    tail = done.stdout.strip().splitlines()[-25:]
+    return {"exit_code": done.returncode, "summary": tail}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--examples", type=int, default=300)
+    parser.add_argument("--schema-examples", type=int, default=40)
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "var" / "proof" / "fuzz.json")
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(args.out.parent / "fuzz-failures", ignore_errors=True)
+
+    root = Path(tempfile.mkdtemp(prefix="elue-proof-fuzz-"))
+    site = Site(root, web_workers=2)
+    try:
+        site.start(workers=1)
+        token = create_token(site)
+        keep = args.out.parent / "fuzz-failures"
+        result = {"uploads": fuzz_uploads(site.url, token, args.examples, keep),
+                  "schemathesis": run_schemathesis(site.url, token, args.schema_examples, root)}
+        access_log = (site.root / "access.log").read_text()
+        result["5xx_in_access_log"] = len(re.findall(r'HTTP/1\.[01]" 5\d\d ', access_log))
+        shutil.copy(site.root / "gunicorn.log", args.out.parent / "fuzz-gunicorn.log")
+    finally:
+        site.close()
+        shutil.rmtree(root, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    ok = (result["uploads"]["problem_count"] == 0 and result["schemathesis"]["exit_code"] == 0
+          and result["5xx_in_access_log"] == 0)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

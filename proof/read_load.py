@@ -1,0 +1,81 @@
+"""Read load: the leaderboard page and the leaderboard API under concurrent clients.
+
+    .venv/bin/python proof/read_load.py [--entries 300] [--clients 50] [--seconds 60]
+        [--web-workers 4] [--out var/proof/read_load.json]
+
+Starts gunicorn (production settings, PostgreSQL, Redis; proof/servers.py) on loopback,
+seeds ``--entries`` synthetic entries on top of the published ones, then runs ``wrk`` with
+``--clients`` connections for ``--seconds`` against each URL in turn. Prints one line per URL:
+requests per second, p50/p95/p99 latency and every error kind (connect, read, write, timeout,
+and responses other than 2xx/3xx). Exits 1 if any request failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from proof.servers import REPO_DIR, Site  # noqa: E402
+
+URLS = ("/", "/api/v1/leaderboard/")
+SUMMARY = Path(__file__).with_name("wrk_summary.lua")
+
+
+def run_wrk(url: str, clients: int, seconds: int) -> dict:
+    """One wrk run; its JSON summary (proof/wrk_summary.lua)."""
+    threads = min(2, clients)
+    done = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s",
+         "-s", str(SUMMARY), url], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def failures(result: dict) -> int:
+    return sum(result["errors"].values())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=300)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=REPO_DIR / "var" / "proof" / "read_load.json")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian package wrk; `make proof` installs it)")
+
+    root = Path(tempfile.mkdtemp(prefix="elue-proof-read-"))
+    site = Site(root, web_workers=args.web_workers)
+    results = {}
+    try:
+        site.start(workers=1)
+        site.django(f"from proof.synthetic import seed; print(seed({args.entries}))")
+        for path in URLS:
+            run_wrk(site.url + path, args.clients, 3)  # warm the processes up
+            results[path] = run_wrk(site.url + path, args.clients, args.seconds)
+            print(f"{path:24} {line(results[path])}", flush=True)
+    finally:
+        site.close()
+        shutil.rmtree(root, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                    "results": results}, indent=2))
+    return 1 if any(failures(r) for r in results.values()) else 0
+
+
+def line(result: dict) -> str:
+    return (f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
+            f"p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
+            f"requests {result['requests']}  errors {failures(result)} {result['errors']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
