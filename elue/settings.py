@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from elue.env import env_bool, env_int, env_list, env_path, env_str
 
@@ -17,7 +18,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ELUE_VAR_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-set-DJANGO_SECRET_KEY")
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-set-DJANGO_SECRET_KEY"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    # A public server signing sessions with a key from a public repository is worse than
+    # one that does not start.
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -37,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -99,13 +106,96 @@ EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ELUE <noreply@localhost>")
 
+# --- REST API (leaderboard.api, docs/api.md) ---
+# Throttle counters live in the default cache: per process with the local-memory cache.
+# The cache holds the API's throttle counters. Per process by default; with several web
+# processes (gunicorn) set ELUE_CACHE_URL=redis://host:6379/1 so that the limits are shared.
+ELUE_CACHE_URL = env_str("ELUE_CACHE_URL", "")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ELUE_CACHE_URL,
+     "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
+    if ELUE_CACHE_URL else
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "leaderboard.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "leaderboard.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("ELUE_API_ANON_RATE", "120/minute"),
+        "user": env_str("ELUE_API_USER_RATE", "600/minute"),
+    },
+    "EXCEPTION_HANDLER": "leaderboard.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "leaderboard.api.schema.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ELUE API",
+    "DESCRIPTION": "The ELUE benchmark and leaderboard: tasks, reference curve, leaderboard, "
+                   "entries and submissions. See docs/api.md.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# --- end REST API ---
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = env_path("ELUE_STATIC_ROOT", VAR_DIR / "static")
+# WhiteNoise serves static files from the web process. Outside development, hashed and
+# compressed files from `collectstatic` (forever-cacheable names); in development and tests,
+# the app folders directly, with no collectstatic step.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+                    if env_bool("ELUE_STATIC_MANIFEST", not DEBUG)
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    # In development files come from the apps (finders); WhiteNoise still wants the folder.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# Security. Behind a TLS-terminating proxy set DJANGO_SECURE_PROXY_SSL_HEADER=true so that
+# Django knows the request came over HTTPS. All of these are on by default outside DEBUG.
+SECURE = not DEBUG
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", SECURE)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SECURE)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP from inside the network
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000 if SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE)
+# The header only allows listing; a domain is preloaded when its owner submits it.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", SECURE)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # Uploads and the hidden test data live under var/, never under a publicly served path.
 MEDIA_ROOT = env_path("ELUE_UPLOAD_DIR", VAR_DIR / "uploads")
@@ -164,10 +254,36 @@ ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before givi
 ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
 ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive
 ELUE_UPLOAD_MAX_RATIO = env_int("ELUE_UPLOAD_MAX_RATIO", 200)
+# Submitted model code and models the platform runs, in the sandbox (docs/sandbox.md).
+ELUE_SANDBOX_MEMORY_MB = env_int("ELUE_SANDBOX_MEMORY_MB", 4096)  # address space
+ELUE_SANDBOX_CPU_SECONDS = env_int("ELUE_SANDBOX_CPU_SECONDS", 1200)  # per process
+ELUE_SANDBOX_WALL_SECONDS = env_int("ELUE_SANDBOX_WALL_SECONDS", 900)  # per sandbox run
+ELUE_SANDBOX_PROCESSES = env_int("ELUE_SANDBOX_PROCESSES", 64)  # processes and threads
+ELUE_SANDBOX_FILE_MB = env_int("ELUE_SANDBOX_FILE_MB", 256)  # largest file written
+ELUE_SANDBOX_THREADS = env_int("ELUE_SANDBOX_THREADS", 1)  # torch threads inside
+ELUE_INFERENCE_TOKEN_BUDGET = env_int("ELUE_INFERENCE_TOKEN_BUDGET", 8192)  # tokens per batch
+ELUE_RERUN_SAMPLE = env_int("ELUE_RERUN_SAMPLE", 200)  # kind-3 examples re-run per point
+# Run custom model code with limits but no namespaces where bubblewrap is unusable. Only for
+# a host where every submitter is trusted: the code could then read the database settings.
+ELUE_ALLOW_UNSANDBOXED_CODE = env_bool("ELUE_ALLOW_UNSANDBOXED_CODE", False)
 
+# Logs go to stdout: one JSON object per line in production (ELUE_LOG_FORMAT=json, the
+# default outside DEBUG) for a log collector, plain text for a person at a terminal.
+LOG_FORMAT = env_str("ELUE_LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"ELUE_LOG_FORMAT={LOG_FORMAT!r}: expected json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+                             "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("ELUE_LOG_LEVEL", "INFO")},
 }
+# Celery replaces the root logger's handlers unless told not to; JSON logs must stay JSON.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"

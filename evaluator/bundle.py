@@ -23,7 +23,15 @@ from evaluator.archive import DEFAULT_LIMITS, ArchiveLimits, unpack
 from evaluator.benchmark import TASK_ORDER, TaskSpec
 from evaluator.costs import COSTS_FILE, MAX_JSON_BYTES, DeclaredCost, read_costs
 from evaluator.errors import Problem, SubmissionInvalid
-from evaluator.model_files import MODEL_FOLDER, ModelDefinition, is_model_file, read_model
+from evaluator.model_files import (
+    MANIFEST_FILE,
+    MODEL_FOLDER,
+    PICKLE_ADVICE,
+    ModelDefinition,
+    is_model_file,
+    is_pickle_weights,
+    read_model,
+)
 from evaluator.names import (
     DEV_EXIT_LAYERS,
     EXIT_LAYERS,
@@ -97,8 +105,15 @@ class Bundle:
         return self.model.directory if self.model else None
 
     @property
+    def runs_model(self) -> bool:
+        """Kind 4: no prediction files; the platform runs the model to produce them."""
+        return not self.points and self.model is not None and self.model.runnable
+
+    @property
     def tasks(self) -> list[TaskSpec]:
-        """The tasks covered, in task order."""
+        """The tasks covered, in task order (a model to run: those of its ``elue.json``)."""
+        if self.runs_model and self.model.manifest:
+            return sorted(self.model.manifest.tasks, key=lambda t: TASK_ORDER.index(t.slug))
         seen = {p.task.slug: p.task for p in self.points}
         return list(seen.values())
 
@@ -130,12 +145,18 @@ def read_bundle(root: Path, sizes: dict[str, int] | None = None) -> Bundle:
     problems += more
     if layout.has_costs and layout.predictions:
         problems += _attach_costs(root / COSTS_FILE, points, layout)
-    if not layout.predictions:
+    if not layout.predictions and not _runnable(model):
         problems.append(Problem("no_predictions", "the submission holds no prediction "
-                                f"files; {NAMING_HELP}"))
+                                f"files; {NAMING_HELP}; or, for the platform to run the "
+                                f"model, {MODEL_FOLDER}/ with model.safetensors and "
+                                f"{MANIFEST_FILE} naming its tasks"))
     if problems:
         raise SubmissionInvalid(problems)
     return Bundle(root, points, model, layout.ignored)
+
+
+def _runnable(model: ModelDefinition | None) -> bool:
+    return model is not None and model.runnable and model.manifest is not None
 
 
 # --- sorting the files into their roles ---------------------------------------------------
@@ -205,6 +226,8 @@ def _is_by_product(parts: tuple[str, ...]) -> bool:
 
 def _unknown_file(parts: tuple[str, ...]) -> Problem:
     name = "/".join(parts)
+    if is_pickle_weights(parts[-1]):
+        return Problem("pickle_weights", PICKLE_ADVICE, name)
     if len(parts) > 1 and parts[-1].endswith(".tsv"):
         message = ("prediction files must be at the top level of the submission (or in "
                    "the one folder that wraps everything)")

@@ -23,6 +23,7 @@ DECLARED = "declared"
 
 if TYPE_CHECKING:
     from evaluator.cost_model import CostModel
+    from evaluator.custom_model import Agreement, CustomCost, ModelRunOptions
 
 Progress = Callable[[str], None]
 
@@ -44,6 +45,10 @@ class PointReport:
     p95_mflops: float | None = None
     exit_histogram: dict[int, int] | None = None
     difference: float | None = None
+    # Kind 3 with weights: a re-run sample compared with the submitted files.
+    rerun_examples: int | None = None
+    rerun_prediction_agreement: float | None = None  # percent
+    rerun_exit_agreement: float | None = None  # percent; None for a static point
 
 
 @dataclass
@@ -63,15 +68,22 @@ class Report:
         return asdict(self)
 
 
-def check_cost_source(bundle: Bundle) -> None:
-    """A point needs a cost: counted from a model definition or declared in costs.json."""
+def check_cost_source(bundle: Bundle, allow_unsandboxed: bool = False) -> None:
+    """A point needs a cost: counted from a model definition or declared in costs.json.
+
+    Custom model code needs a sandbox (``evaluator.sandbox``) unless ``allow_unsandboxed``.
+    """
     if bundle.model is not None:
-        if bundle.model.code_files:
-            raise SubmissionInvalid([Problem(
-                "custom_code_unsupported",
-                "custom model code is not run by this version of the platform; submit a "
-                "Hugging Face config.json of a standard architecture, or declare the cost in "
-                "costs.json", bundle.model.code_files[0])])
+        if bundle.model.code_files and not allow_unsandboxed:
+            from evaluator.sandbox import sandbox_available
+
+            available, why = sandbox_available()
+            if not available:
+                raise SubmissionInvalid([Problem(
+                    "custom_code_unsupported",
+                    f"this server cannot run custom model code safely ({why}); submit a "
+                    "Hugging Face config.json of a standard architecture, or declare the cost "
+                    "in costs.json", bundle.model.code_files[0])])
         return
     missing = [p.predictions_file for p in bundle.points if p.declared_cost is None]
     if missing:
@@ -127,6 +139,66 @@ def counted_reports(points: list[PointFiles], cost: CostModel, lengths: np.ndarr
     return reports
 
 
+def custom_reports(points: list[PointFiles], cost: CustomCost, lengths: np.ndarray,
+                   performances: list[float | None]) -> list[PointReport]:
+    """Count every point of one task with the sandbox's counts of a ``model.py``."""
+    from evaluator.custom_model import point_cost_of
+
+    reports = []
+    for point, performance in zip(points, performances, strict=True):
+        exits = None if point.exit_layers is None else np.asarray(point.exit_layers)
+        stats = point_cost_of(cost, lengths, exits)
+        reports.append(PointReport(
+            point.task.slug, point.point, point.predictions_file, performance,
+            stats.mean_mflops, stats.mparams, COUNTED, stats.median_mflops, stats.p95_mflops,
+            stats.exit_histogram))
+    return reports
+
+
+def attach_agreements(reports: list[PointReport],
+                      agreements: dict[tuple[str, str], Agreement]) -> None:
+    for report in reports:
+        found = agreements.get((report.task, report.point))
+        if found is not None:
+            report.rerun_examples = found.examples
+            report.rerun_prediction_agreement = found.predictions
+            report.rerun_exit_agreement = found.exit_layers
+
+
+def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRunOptions,
+                progress: Progress | None) -> tuple[dict, dict, dict]:
+    """Run a kind-4 model (filling ``bundle.points``), count the definition, re-run a
+    kind-3 sample: (costs by task, custom (cost, lengths) by task, agreements by (task,
+    point))."""
+    from evaluator import model_points
+
+    runs = bundle.runs_model
+    model = bundle.model
+    # Standard architectures without weights tokenise inside definition_costs only.
+    tokens = model_points.tokenize(model, test_sets) if model.is_custom or model.runnable \
+        else {}
+    if runs:
+        bundle.points = model_points.run_points(bundle, test_sets, tokens, options, progress)
+    if progress:
+        progress("counting FLOPs per example")
+    costs, custom = {}, {}
+    if bundle.model.is_custom:
+        counted = model_points.custom_costs(bundle, tokens, options)
+        custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
+    else:
+        from evaluator.efficiency import definition_costs
+
+        costs = definition_costs(bundle.model_dir, list(test_sets.values()))
+    agreements = {}
+    if bundle.model.runnable and not runs:
+        agreements = model_points.rerun_agreements(bundle, tokens, options, progress)
+        for (slug, point), found in agreements.items():
+            if progress:
+                progress(f"{slug} {point or 'static'}: {found.predictions:.1f}% of "
+                         f"{found.examples} re-run predictions agree with the files")
+    return costs, custom, agreements
+
+
 def score_task(report: TaskReport, curve: list[Point] | None) -> None:
     """Fill in each point's difference to the reference and the task's ELUE score."""
     if curve is None or any(p.performance is None for p in report.points):
@@ -138,34 +210,41 @@ def score_task(report: TaskReport, curve: list[Point] | None) -> None:
 
 def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = None,
                     curves: dict[str, list[Point]] | None = None,
-                    require_labels: bool = False) -> Report:
+                    require_labels: bool = False,
+                    options: ModelRunOptions | None = None) -> Report:
     """Score and cost every operating point of ``bundle`` on the ELUE data in ``data_dir``.
 
     Raises ``SubmissionInvalid`` (a file the rules refuse), ``EvaluationFailed`` (valid
     files that cannot be scored, e.g. constant STS-B predictions) or ``DataInvalid`` (the
     ELUE data itself is missing or broken; labels are required with ``require_labels``).
+    A model definition with code or weights is counted and run in the sandbox with
+    ``options`` (``evaluator.custom_model``).
     """
-    check_cost_source(bundle)
+    from evaluator.custom_model import ModelRunOptions
+
+    options = options or ModelRunOptions()
+    check_cost_source(bundle, options.policy.allow_unsandboxed)
     curves = reference_curves() if curves is None else curves
     test_sets = load_task_data(data_dir, bundle, require_labels)
-    costs = {}
+    costs, custom, agreements = {}, {}, {}
     if bundle.model is not None:
-        from evaluator.efficiency import definition_costs
-
         if progress:
-            progress("tokenising the test sets and counting FLOPs per example")
-        costs = definition_costs(bundle.model_dir, list(test_sets.values()))
+            progress("tokenising the test sets")
+        costs, custom, agreements = model_costs(bundle, test_sets, options, progress)
     tasks = []
     for task in bundle.tasks:
         if progress:
             progress(f"{task.name}: scoring")
         points = [p for p in bundle.points if p.task.slug == task.slug]
         performances = [performance_of(p, test_sets[task.slug]) for p in points]
-        if bundle.model is not None:
+        if custom:
+            reports = custom_reports(points, *custom[task.slug], performances)
+        elif bundle.model is not None:
             reports = counted_reports(points, *costs[task.slug], performances)
         else:
             reports = [declared_report(p, perf) for p, perf in zip(points, performances,
                                                                    strict=True)]
+        attach_agreements(reports, agreements)
         report = TaskReport(task.slug, reports)
         score_task(report, curves.get(task.slug))
         tasks.append(report)

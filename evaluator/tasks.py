@@ -31,7 +31,23 @@ def run_evaluation(claim, submission):
         bundle = load_bundle(upload_root() / submission.bundle, Path(scratch) / "bundle",
                              archive_limits())
         return evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
-                               progress=lambda message: pipeline.progress(claim, message))
+                               progress=lambda message: pipeline.progress(claim, message),
+                               options=model_run_options(seed=submission.pk))
+
+
+def model_run_options(seed: int = 0):
+    """Sandbox limits and inference settings for submitted models, from the settings."""
+    from evaluator.custom_model import ModelRunOptions
+    from evaluator.sandbox import SandboxPolicy
+
+    policy = SandboxPolicy(
+        memory_mib=settings.ELUE_SANDBOX_MEMORY_MB, cpu_seconds=settings.ELUE_SANDBOX_CPU_SECONDS,
+        wall_seconds=settings.ELUE_SANDBOX_WALL_SECONDS,
+        processes=settings.ELUE_SANDBOX_PROCESSES, file_mib=settings.ELUE_SANDBOX_FILE_MB,
+        threads=settings.ELUE_SANDBOX_THREADS,
+        allow_unsandboxed=settings.ELUE_ALLOW_UNSANDBOXED_CODE)
+    return ModelRunOptions(policy, settings.ELUE_INFERENCE_TOKEN_BUDGET,
+                           settings.ELUE_RERUN_SAMPLE, seed)
 
 
 def describe(error: InvalidInput) -> str:

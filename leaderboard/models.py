@@ -187,6 +187,14 @@ class OperatingPoint(models.Model):
     median_mflops = models.FloatField(null=True, blank=True)
     p95_mflops = models.FloatField(null=True, blank=True)
     exit_histogram = models.JSONField(null=True, blank=True, help_text="exit layer -> examples")
+    # Kind 3 with weights: the platform re-ran a random sample of the test examples and
+    # compared with the submitted files (an efficiency benchmark must be hard to game).
+    rerun_examples = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Test examples re-run by the platform to check the files.")
+    rerun_prediction_agreement = models.FloatField(
+        null=True, blank=True, help_text="Percent of re-run predictions equal to the submitted.")
+    rerun_exit_agreement = models.FloatField(
+        null=True, blank=True, help_text="Percent of re-run exit layers equal to the submitted.")
 
     class Meta:
         ordering = ["task__position", "mflops"]
@@ -348,3 +356,27 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an API request sent with an ``Idempotency-Key`` header, so that a
+    retry (same user, same key) gets that response again instead of creating anything twice.
+    ``fingerprint`` (SHA-256 of the method, path and parsed body) tells a retry from a
+    different request that reuses the key; ``status`` is 0 while the first is in progress."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="idempotency_records")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField(default=0)
+    body = models.JSONField(null=True, blank=True)
+    submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"],
+                                               name="unique_idempotency_key")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} -> {self.status}"

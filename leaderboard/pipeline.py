@@ -109,7 +109,9 @@ def _point(entry: Entry, task: Task, point: PointReport) -> OperatingPoint:
         entry=entry, task=task, name=point.point or "static", mflops=point.mflops,
         performance=point.performance, mparams=point.mparams, mflops_basis=BASIS[point.basis],
         median_mflops=point.median_mflops, p95_mflops=point.p95_mflops,
-        exit_histogram=point.exit_histogram)
+        exit_histogram=point.exit_histogram, rerun_examples=point.rerun_examples,
+        rerun_prediction_agreement=point.rerun_prediction_agreement,
+        rerun_exit_agreement=point.rerun_exit_agreement)
 
 
 def _create_entry(submission: Submission, report: Report) -> Entry:

@@ -51,10 +51,15 @@ def sort_key(row: LeaderboardRow) -> tuple:
 
 def rank(entries: Iterable) -> list[LeaderboardRow]:
     """Rows for ``entries``, sorted and numbered 1..n."""
-    rows = sorted((build_row(e) for e in entries), key=sort_key)
-    for position, row in enumerate(rows, start=1):
+    return rank_rows(build_row(e) for e in entries)
+
+
+def rank_rows(rows: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:
+    """``rows`` sorted and numbered 1..n (for rows built without ``build_row``)."""
+    ranked = sorted(rows, key=sort_key)
+    for position, row in enumerate(ranked, start=1):
         row.rank = position
-    return rows
+    return ranked
 
 
 def in_track(row: LeaderboardRow, max_mparams: int | None) -> bool:

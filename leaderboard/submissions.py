@@ -53,7 +53,9 @@ def check_quota(owner, now: datetime | None = None) -> None:
     limit = settings.ELUE_DAILY_SUBMISSIONS
     created = list(counted.values_list("created_at", flat=True)[:limit])
     if len(created) >= limit:
-        raise QuotaExceeded(limit, created[0] + timedelta(days=1))
+        # With a limit of 0 (submissions closed) nothing frees up a slot within a day.
+        oldest = created[0] if created else now
+        raise QuotaExceeded(limit, oldest + timedelta(days=1))
 
 
 def missing_test_data(bundle: Bundle) -> list[Problem]:
@@ -64,7 +66,8 @@ def missing_test_data(bundle: Bundle) -> list[Problem]:
         first_file.setdefault(point.task.slug, point.predictions_file)
     return [
         Problem("task_not_available", f"{task.name} test data is not loaded on this server, "
-                "so its predictions cannot be scored", first_file[task.slug])
+                "so its predictions cannot be scored",
+                first_file.get(task.slug, "model/elue.json"))
         for task in bundle.tasks if task.slug not in loaded
     ]
 
@@ -76,7 +79,7 @@ def validate_upload(upload: Path) -> Bundle:
 
     with tempfile.TemporaryDirectory(prefix="elue-validate-") as scratch:
         bundle = load_bundle(upload, Path(scratch) / "bundle", archive_limits())
-        check_cost_source(bundle)
+        check_cost_source(bundle, settings.ELUE_ALLOW_UNSANDBOXED_CODE)
         problems = missing_test_data(bundle)
         if problems:
             raise SubmissionInvalid(problems)
@@ -132,6 +135,8 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
     validating = timezone.now()
     bundle = validate_upload(Path(upload))
     kind = Entry.Kind.VERIFIED if bundle.model is not None else Entry.Kind.DECLARED
+    if bundle.runs_model:
+        kind = Entry.Kind.MODEL  # kind 4: the platform runs it to produce the predictions
     stored = store_upload(Path(upload))
     try:
         with transaction.atomic():
@@ -151,6 +156,10 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
 
 def _summary(bundle: Bundle) -> str:
     tasks = ", ".join(t.name for t in bundle.tasks)
+    if bundle.runs_model:
+        thresholds = len(bundle.model.manifest.thresholds) or 1
+        return (f"files valid: the platform will run the model on {tasks} "
+                f"({thresholds} operating point(s) per task)")
     cost = "counted from the model definition" if bundle.model else "declared"
     return f"files valid: {len(bundle.points)} operating point(s) on {tasks}; cost {cost}"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.stack"]
+pytest_plugins = ["tests.actors", "tests.stack"]
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 ELUE_DATA_DIR = REPO_DIR.parent / "shared" / "elue-data"

@@ -143,11 +143,6 @@ def live_stack(redis_stack, workers, live_server):
     return redis_stack
 
 
-@pytest.fixture
-def alice(transactional_db, django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@example.org", "pw-alice-123")
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On a failure, attach every worker's log to the report."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -43,6 +44,17 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     else:
         path.write_text(content, encoding="utf-8")
     return path
+
+
+def declared_folder(folder: Path, slugs: tuple[str, ...] = ("sst-2", "mrpc"),
+                    mflops: float = 2000.0) -> Path:
+    """A declared-cost bundle (SPEC §2 kind 2) in ``folder``: perfect predictions on ``slugs``
+    and ``costs.json`` with ``mflops`` and 50 MParams for each."""
+    for slug in slugs:
+        write(folder, f"{slug}.tsv", predictions(slug))
+    write(folder, "costs.json", json.dumps({s: {"mflops": mflops, "mparams": 50.0}
+                                            for s in slugs}))
+    return folder
 
 
 def zip_folder(folder: Path, target: Path, keep_folder: bool = True) -> Path:

@@ -164,11 +164,12 @@ def test_it_reads_a_model_folder_with_code(out):
     write(out, "sst-2_0.3.tsv", predictions("sst-2"))
     write(out, "sst-2_infer_exit_layer_0.3.tsv", exit_layers("sst-2", 6))
     add_model(out, json.dumps({"model_type": "custom", "num_hidden_layers": 6}), "model/")
+    write(out, "model/model.py", "from modeling_custom import build, predict\n")
     write(out, "model/modeling_custom.py", "class Model: ...\n")
     write(out, "model/model.safetensors", b"\0" * 16)
     bundle = load(out)
     assert bundle.model_dir == bundle.root / "model"
-    assert bundle.model.code_files == ("modeling_custom.py",)
+    assert bundle.model.code_files == ("model.py", "modeling_custom.py")
     assert bundle.model.weight_files == ("model.safetensors",)
     assert bundle.points[0].exit_layers[:7] == [1, 2, 3, 4, 5, 6, 1]
 

@@ -15,27 +15,19 @@ from leaderboard.models import Entry, Submission, TestData
 from leaderboard.submissions import QuotaExceeded, cancel, submit_bundle
 from leaderboard.testdata import import_test_data
 from tests.conftest import ELUE_DATA_DIR
-from tests.evaluator.builders import PREDICTION_HEADER, predictions, true_labels, tsv, write
+from tests.evaluator.builders import (
+    PREDICTION_HEADER,
+    declared_folder,
+    true_labels,
+    tsv,
+    write,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
 
 
-@pytest.fixture
-def stored(settings, tmp_path, data_root, seeded):
-    settings.MEDIA_ROOT = tmp_path / "uploads"
-    from evaluator.benchmark import TASKS
 
-    import_test_data(ELUE_DATA_DIR, [TASKS["sst-2"], TASKS["mrpc"]])
-    return settings.MEDIA_ROOT
-
-
-def declared_bundle(folder, slugs=("sst-2", "mrpc"), mflops=2000.0):
-    for slug in slugs:
-        write(folder, f"{slug}.tsv", predictions(slug))
-    write(folder, "costs.json", json.dumps({s: {"mflops": mflops, "mparams": 50.0}
-                                            for s in slugs}))
-    return folder
 
 
 def submit(owner, folder, **kwargs):
@@ -45,7 +37,7 @@ def submit(owner, folder, **kwargs):
 def test_it_queues_a_valid_upload(alice, stored, tmp_path, enqueued,
                                   django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        submission = submit(alice, declared_bundle(tmp_path / "b"))
+        submission = submit(alice, declared_folder(tmp_path / "b"))
     assert submission.status == Status.QUEUED and submission.kind == Entry.Kind.DECLARED
     assert enqueued == [submission.pk]
     assert [e.status for e in submission.events.all()] == ["received", "validating", "queued"]
@@ -53,7 +45,7 @@ def test_it_queues_a_valid_upload(alice, stored, tmp_path, enqueued,
 
 
 def test_it_refuses_a_broken_upload_and_stores_nothing(alice, stored, tmp_path, enqueued):
-    folder = declared_bundle(tmp_path / "b")
+    folder = declared_folder(tmp_path / "b")
     labels = list(true_labels("mrpc"))
     labels[1] = "yes"
     write(folder, "mrpc.tsv", tsv(PREDICTION_HEADER, labels))
@@ -66,14 +58,14 @@ def test_it_refuses_a_broken_upload_and_stores_nothing(alice, stored, tmp_path, 
 
 def test_it_refuses_tasks_without_test_data_on_the_server(alice, stored, tmp_path):
     with pytest.raises(SubmissionInvalid) as error:
-        submit(alice, declared_bundle(tmp_path / "b", ("sst-2", "snli")))
+        submit(alice, declared_folder(tmp_path / "b", ("sst-2", "snli")))
     [problem] = error.value.problems
     assert (problem.code, problem.file) == ("task_not_available", "snli.tsv")
 
 
 def test_it_enforces_the_daily_quota(alice, stored, tmp_path, settings, enqueued):
     settings.ELUE_DAILY_SUBMISSIONS = 2
-    folder = declared_bundle(tmp_path / "b")
+    folder = declared_folder(tmp_path / "b")
     first = submit(alice, folder)
     submit(alice, folder)
     with pytest.raises(QuotaExceeded) as error:
@@ -85,7 +77,7 @@ def test_it_enforces_the_daily_quota(alice, stored, tmp_path, settings, enqueued
 
 
 def test_the_worker_scores_it_like_the_offline_checker(alice, stored, tmp_path, enqueued):
-    folder = declared_bundle(tmp_path / "b")
+    folder = declared_folder(tmp_path / "b")
     submission = submit(alice, folder)
     assert evaluate_submission.apply(args=[submission.pk]).get() == "scored"
     submission.refresh_from_db()
@@ -99,14 +91,14 @@ def test_the_worker_scores_it_like_the_offline_checker(alice, stored, tmp_path, 
 
 
 def test_a_second_delivery_does_nothing(alice, stored, tmp_path, enqueued):
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     evaluate_submission.apply(args=[submission.pk])
     assert evaluate_submission.apply(args=[submission.pk]).get() == "nothing to do"
     assert Entry.objects.filter(owner=alice).count() == 1
 
 
 def test_a_cancelled_submission_is_not_evaluated(alice, stored, tmp_path, enqueued):
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     assert cancel(submission)
     assert evaluate_submission.apply(args=[submission.pk]).get() == "nothing to do"
     submission.refresh_from_db()
@@ -115,7 +107,7 @@ def test_a_cancelled_submission_is_not_evaluated(alice, stored, tmp_path, enqueu
 
 
 def test_missing_server_data_fails_as_the_platforms_fault(alice, stored, tmp_path, enqueued):
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     TestData.objects.all().delete()
     (stored.parent / "hidden-data" / "MRPC" / "test_full.tsv").unlink()
     assert evaluate_submission.apply(args=[submission.pk]).get() == "failed"
@@ -143,7 +135,7 @@ def test_unexpected_errors_fail_as_the_platforms_fault(alice, stored, tmp_path, 
                                                        monkeypatch):
     import evaluator.tasks
 
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     monkeypatch.setattr(evaluator.tasks, "run_evaluation", lambda *a: 1 / 0)
     assert evaluate_submission.apply(args=[submission.pk]).get() == "error"
     submission.refresh_from_db()
@@ -152,7 +144,7 @@ def test_unexpected_errors_fail_as_the_platforms_fault(alice, stored, tmp_path, 
 
 
 def test_it_logs_how_the_evaluation_went(alice, stored, tmp_path, enqueued):
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     evaluate_submission.apply(args=[submission.pk])
     messages = [e.message for e in submission.events.all()]
     assert messages[3:] == ["attempt 1 started", "SST-2: scoring", "MRPC: scoring",
@@ -177,7 +169,7 @@ def test_a_failing_save_is_retried_then_failed_with_the_real_reason(alice, store
 
     monkeypatch.setattr(pipeline, "record_report", locked)
     monkeypatch.setattr(evaluator.tasks.time, "sleep", lambda seconds: None)
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     assert evaluate_submission.apply(args=[submission.pk]).get() == "error"
     submission.refresh_from_db()
     assert len(calls) == 3
@@ -190,7 +182,7 @@ def test_delete_hides_the_submission_removes_its_entry_and_files_but_keeps_the_q
     from leaderboard.submissions import delete_submission
 
     settings.ELUE_DAILY_SUBMISSIONS = 1
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     evaluate_submission.run(submission.pk)
     submission.refresh_from_db()
     entry_id = submission.entry_id
@@ -199,13 +191,13 @@ def test_delete_hides_the_submission_removes_its_entry_and_files_but_keeps_the_q
     assert not (stored / submission.bundle).exists()
     assert not Submission.objects.visible_to(alice).exists()
     with pytest.raises(QuotaExceeded):
-        submit(alice, declared_bundle(tmp_path / "c"))
+        submit(alice, declared_folder(tmp_path / "c"))
 
 
 def test_delete_cancels_a_submission_still_queued(alice, stored, tmp_path, enqueued):
     from leaderboard.submissions import delete_submission
 
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     delete_submission(submission)
     submission.refresh_from_db()
     assert submission.status == Status.CANCELLED and submission.deleted_at is not None
@@ -216,7 +208,7 @@ def test_delete_cancels_a_submission_still_queued(alice, stored, tmp_path, enque
 def test_visibility_follows_from_submission_to_entry(alice, stored, tmp_path, enqueued):
     from leaderboard.submissions import set_visibility
 
-    submission = submit(alice, declared_bundle(tmp_path / "b"))
+    submission = submit(alice, declared_folder(tmp_path / "b"))
     evaluate_submission.run(submission.pk)
     submission.refresh_from_db()
     set_visibility(submission, Entry.Visibility.PRIVATE)
@@ -227,7 +219,7 @@ def test_visibility_follows_from_submission_to_entry(alice, stored, tmp_path, en
 def test_resubmit_makes_a_new_submission_of_the_same_files(alice, stored, tmp_path, enqueued):
     from leaderboard.submissions import ActionRefused, resubmit
 
-    first = submit(alice, declared_bundle(tmp_path / "b"), name="Again")
+    first = submit(alice, declared_folder(tmp_path / "b"), name="Again")
     with pytest.raises(ActionRefused, match="still queued"):
         resubmit(first)
     cancel(first)
@@ -237,3 +229,11 @@ def test_resubmit_makes_a_new_submission_of_the_same_files(alice, stored, tmp_pa
     evaluate_submission.run(second.pk)
     second.refresh_from_db()
     assert second.status == Status.SCORED
+
+
+def test_a_limit_of_zero_closes_submissions_with_a_reset_time(alice, stored, tmp_path, enqueued,
+                                                             settings):
+    settings.ELUE_DAILY_SUBMISSIONS = 0
+    with pytest.raises(QuotaExceeded) as error:
+        submit(alice, declared_folder(tmp_path / "b"))
+    assert error.value.limit == 0 and error.value.resets_at > timezone.now()

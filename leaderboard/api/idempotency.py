@@ -1,0 +1,120 @@
+"""``Idempotency-Key``: a POST retried with the same key by the same user gets the first
+response again and creates nothing; the key with a different request is a 409.
+
+Records are rows (``IdempotencyRecord``), so every web process sees them. A record is
+reserved before the work starts, so two concurrent requests with one key cannot both create.
+Only successful responses are kept (for ``KEEP_FOR``): after an error, the same key may be
+used again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from leaderboard.api.errors import error
+from leaderboard.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+# A reservation this old belongs to a request whose process died: the key is free again.
+ABANDONED_AFTER = timedelta(minutes=15)
+# How long a response is remembered: a day, like the submission quota's window.
+KEEP_FOR = timedelta(days=1)
+
+
+def _file_digest(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return f"{upload.name}:{upload.size}:{digest.hexdigest()}"
+
+
+def _value(value) -> str:
+    return _file_digest(value) if isinstance(value, UploadedFile) else str(value)
+
+
+def fingerprint(request) -> str:
+    """SHA-256 of the method, path and parsed body: the same for a retry even though a
+    multipart body's boundary changes, different as soon as a field or a file does."""
+    data = request.data
+    if hasattr(data, "lists"):
+        body = sorted((key, [_value(v) for v in values]) for key, values in data.lists())
+    else:
+        body = data
+    text = json.dumps([request.method, request.path, body], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _key(request) -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise exceptions.ValidationError({HEADER: [
+            f"must be 1 to {MAX_KEY_LENGTH} printable characters, e.g. a UUID"]})
+    return key
+
+
+def _conflict(code: str, message: str) -> Response:
+    return Response({"errors": [error(code, message, field=HEADER)]},
+                    status=status.HTTP_409_CONFLICT)
+
+
+def _reserve(user, key: str, digest: str, tries: int = 3) -> IdempotencyRecord | Response:
+    """A new reservation, or the response to give instead of doing the work."""
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(user=user, created_at__lt=now - KEEP_FOR).delete()
+    IdempotencyRecord.objects.filter(user=user, key=key, status=0,
+                                     created_at__lt=now - ABANDONED_AFTER).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=digest)
+    except IntegrityError:
+        pass
+    earlier = IdempotencyRecord.objects.filter(user=user, key=key).first()
+    if earlier is None and tries > 1:  # deleted meanwhile (the first one failed): again
+        return _reserve(user, key, digest, tries - 1)
+    if earlier is None:
+        return _conflict("idempotency_in_progress", f"a request with {HEADER} {key!r} is "
+                         "being processed concurrently; retry in a few seconds")
+    if earlier.fingerprint != digest:
+        return _conflict("idempotency_key_reused", f"{HEADER} {key!r} was already used with a "
+                         "different request; use a new key for a new request")
+    if earlier.status == 0:
+        return _conflict("idempotency_in_progress", f"a request with {HEADER} {key!r} is still "
+                         "being processed; retry in a few seconds")
+    return Response(earlier.body, status=earlier.status, headers={"Idempotent-Replayed": "true"})
+
+
+def idempotent(request, create: Callable[[], Response]) -> Response:
+    """Run ``create`` once per (user, ``Idempotency-Key``); without the header, just run it."""
+    key = _key(request)
+    if key is None:
+        return create()
+    reserved = _reserve(request.user, key, fingerprint(request))
+    if isinstance(reserved, Response):
+        return reserved
+    try:
+        response = create()
+    except BaseException:
+        reserved.delete()
+        raise
+    if status.is_success(response.status_code):
+        reserved.status, reserved.body = response.status_code, response.data
+        # A view that created a submission says so (``response.submission_id``).
+        reserved.submission_id = getattr(response, "submission_id", None)
+        reserved.save(update_fields=["status", "body", "submission"])
+    else:
+        reserved.delete()
+    return response

@@ -1,0 +1,139 @@
+"""The benchmark, read-only: tasks (and their test inputs), the reference curve, and the
+ranked leaderboard (JSON or CSV)."""
+
+from __future__ import annotations
+
+import json
+
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from evaluator.benchmark import TASK_ORDER, get_task
+from evaluator.data import INPUTS_FILE, task_dir
+from leaderboard.api.renderers import CSVRenderer
+from leaderboard.api.serializers import (
+    LeaderboardQuery,
+    LeaderboardRowSerializer,
+    ReferenceCurveSerializer,
+    ReferenceVersionSerializer,
+    TaskSerializer,
+)
+from leaderboard.models import Entry, ReferenceVersion, Task
+from leaderboard.ranking import LeaderboardRow, in_track, rank
+from leaderboard.testdata import data_root
+
+
+class TSVRenderer(BaseRenderer):
+    """Lets a client ask for ``text/tab-separated-values``; errors still come as JSON text."""
+
+    media_type = "text/tab-separated-values"
+    format = "tsv"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return json.dumps(data).encode()
+
+
+class TaskViewSet(viewsets.ReadOnlyModelViewSet):
+    """The six ELUE tasks: metric, labels, test-set size and whether this server holds the
+    test data."""
+
+    queryset = Task.objects.select_related("test_data").order_by("position")
+    serializer_class = TaskSerializer
+    lookup_field = "slug"
+    lookup_value_regex = r"[a-z0-9-]+"
+
+    @extend_schema(responses={(200, "text/tab-separated-values"): OpenApiTypes.BINARY},
+                   summary="Download the task's test inputs (test.tsv; never the labels)")
+    @action(detail=True, renderer_classes=[JSONRenderer, TSVRenderer])
+    def inputs(self, request, slug=None):
+        task = self.get_object()
+        path = task_dir(data_root(), get_task(task.slug)) / INPUTS_FILE
+        if getattr(task, "test_data", None) is None or not path.is_file():
+            raise exceptions.NotFound(f"the test inputs of {task.name} are not loaded on "
+                                      "this server")
+        return FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115 closed by Django
+                            filename=f"{task.slug}-{INPUTS_FILE}",
+                            content_type="text/tab-separated-values; charset=utf-8")
+
+
+class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):
+    """The ElasticBERT-BASE reference curve: its versions, newest first, and each version's
+    points (``current`` is the one scores are computed against)."""
+
+    queryset = ReferenceVersion.objects.order_by("-number")
+    lookup_field = "number"
+    lookup_value_regex = r"[0-9]+"
+
+    def get_serializer_class(self):
+        return ReferenceVersionSerializer if self.action == "list" else ReferenceCurveSerializer
+
+    def get_queryset(self):
+        if self.action == "list":
+            return self.queryset
+        return self.queryset.prefetch_related("points__task")
+
+    @extend_schema(responses=ReferenceCurveSerializer, summary="The current reference curve")
+    @action(detail=False)
+    def current(self, request):
+        version = self.get_queryset().first()
+        if version is None:
+            raise exceptions.NotFound("no reference curve is loaded on this server yet")
+        return Response(ReferenceCurveSerializer(version).data)
+
+
+def leaderboard_rows(track: str | None = None, kind: str | None = None,
+                     task: str | None = None) -> list[LeaderboardRow]:
+    """The public entries ranked (SPEC §4), optionally only a parameter track, a kind, or
+    the entries scored on one task ranked by that task's score; ranks count from 1."""
+    entries = Entry.objects.for_leaderboard().select_related("owner")
+    if kind:
+        entries = entries.filter(kind=kind)
+    rows = [row for row in rank(entries) if in_track(row, int(track) if track else None)]
+    if task:
+        rows = [row for row in rows if task in row.task_scores]
+        rows.sort(key=lambda row: (-row.task_scores[task], row.entry.name.lower()))
+    for position, row in enumerate(rows, start=1):
+        row.rank = position
+    return rows
+
+
+CSV_COLUMNS = ["rank", "entry_id", "name", "kind", "owner", "affiliation", "mparams", "overall",
+               "coverage", *TASK_ORDER]
+
+
+def csv_row(row: LeaderboardRow) -> dict:
+    entry = row.entry
+    return {"rank": row.rank, "entry_id": entry.pk, "name": entry.name, "kind": entry.kind,
+            "owner": entry.owner.username if entry.owner else "",
+            "affiliation": entry.affiliation, "mparams": row.mparams, "overall": row.overall,
+            "coverage": row.coverage,
+            **dict(zip(TASK_ORDER, row.scores_in_order(), strict=True))}
+
+
+class LeaderboardViewSet(viewsets.GenericViewSet):
+    """Public entries ranked by ELUE score: full coverage first (SPEC §4)."""
+
+    serializer_class = LeaderboardRowSerializer
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    csv_columns = CSV_COLUMNS
+
+    @extend_schema(
+        parameters=[LeaderboardQuery, OpenApiParameter(
+            "format", str, enum=["json", "csv"],
+            description="csv: every row (no pagination), one column per task")],
+        responses={200: LeaderboardRowSerializer(many=True),
+                   (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV")})
+    def list(self, request):
+        query = LeaderboardQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        rows = leaderboard_rows(**query.validated_data)
+        if request.accepted_renderer.format == "csv":
+            return Response([csv_row(row) for row in rows], headers={
+                "Content-Disposition": 'attachment; filename="elue-leaderboard.csv"'})
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

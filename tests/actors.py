@@ -1,0 +1,62 @@
+"""Named actors and the seeded benchmark, for every test that touches the database.
+
+Registered for the whole suite by ``pytest_plugins`` in ``tests/conftest.py``. ``db`` here
+becomes a transactional database when the test also asks for one (the real-component tests).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from leaderboard.scoring import rescore_all
+from leaderboard.seeding import load_published, load_reference
+
+
+@pytest.fixture
+def alice(db, django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.org", "pw-alice-123")
+
+
+@pytest.fixture
+def bob(db, django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.org", "pw-bob-123")
+
+
+@pytest.fixture
+def seeded(db):
+    """The reference curve and the published entries, scored (what `elue_seed` does)."""
+    version, _ = load_reference()
+    load_published()
+    rescore_all(version)
+    return version
+
+
+@pytest.fixture
+def data_root(settings, tmp_path):
+    """A private hidden-data root for the test."""
+    settings.ELUE_DATA_ROOT = tmp_path / "hidden-data"
+    return settings.ELUE_DATA_ROOT
+
+
+@pytest.fixture
+def stored(settings, tmp_path, data_root, seeded):
+    """Uploads under ``tmp_path``, and the real SST-2 and MRPC test data on the server."""
+    from evaluator.benchmark import TASKS
+    from leaderboard.testdata import import_test_data
+    from tests.conftest import ELUE_DATA_DIR
+
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    import_test_data(ELUE_DATA_DIR, [TASKS["sst-2"], TASKS["mrpc"]])
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Capture what would be sent to the broker, instead of sending it."""
+    from leaderboard import reaper, submissions
+
+    sent = []
+    record = lambda pk: sent.append(pk) or True  # noqa: E731
+    monkeypatch.setattr(submissions, "enqueue_evaluation", record)
+    monkeypatch.setattr(reaper, "enqueue_evaluation", record)
+    return sent

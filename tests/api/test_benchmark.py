@@ -1,0 +1,143 @@
+"""Tasks (and their test inputs), the reference curve and the leaderboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from evaluator.benchmark import TASK_ORDER, TASKS
+from leaderboard.models import Entry, ReferenceVersion, TaskScore
+from leaderboard.published import PublishedPoint, create_published_entry
+from tests.api.conftest import errors
+from tests.conftest import ELUE_DATA_DIR
+from tests.evaluator.builders import true_labels
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_the_six_tasks_with_their_data_status(anon, stored):
+    tasks = anon.get("/api/v1/tasks/").json()["results"]
+    assert [t["slug"] for t in tasks] == list(TASK_ORDER)
+    by_slug = {t["slug"]: t for t in tasks}
+    assert by_slug["sst-2"]["data"]["loaded"] and by_slug["sst-2"]["data"]["examples"] == len(
+        true_labels("sst-2"))
+    assert by_slug["sst-2"]["inputs_url"].endswith("/api/v1/tasks/sst-2/inputs/")
+    assert by_slug["snli"]["data"] == {"loaded": False, "examples": None,
+                                       "inputs_sha256": None, "imported_at": None}
+    assert by_slug["sts-b"]["labels"] == [] and by_slug["mrpc"]["labels"] == ["0", "1"]
+
+
+def test_it_shows_one_task(anon, stored):
+    task = anon.get("/api/v1/tasks/mrpc/").json()
+    assert (task["name"], task["metric"], task["test_size"]) == ("MRPC", "acc_and_f1",
+                                                                 TASKS["mrpc"].test_size)
+    assert anon.get("/api/v1/tasks/nope/").status_code == 404
+
+
+def test_it_serves_the_test_inputs_but_never_the_labels(anon, stored):
+    response = anon.get("/api/v1/tasks/mrpc/inputs/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/tab-separated-values")
+    body = b"".join(response.streaming_content)
+    assert body == (ELUE_DATA_DIR / "MRPC" / "test.tsv").read_bytes()
+    assert body != (ELUE_DATA_DIR / "MRPC" / "test_full.tsv").read_bytes()
+
+
+def test_it_says_when_a_task_has_no_inputs_on_the_server(anon, stored):
+    response = anon.get("/api/v1/tasks/snli/inputs/")
+    assert response.status_code == 404
+    assert "SNLI are not loaded" in errors(response)[0]["message"]
+
+
+def test_it_shows_the_current_reference_curve_and_its_history(anon, seeded):
+    ReferenceVersion.objects.create(number=seeded.number + 1, note="re-measured")
+    history = anon.get("/api/v1/reference/").json()["results"]
+    assert [v["number"] for v in history] == [seeded.number + 1, seeded.number]
+    old = anon.get(f"/api/v1/reference/{seeded.number}/").json()
+    assert {p["task"] for p in old["points"]} >= {"sst-2", "mrpc"}
+    assert all(p["mflops"] > 0 and 0 < p["performance"] <= 100 for p in old["points"])
+    current = anon.get("/api/v1/reference/current/").json()
+    assert current["number"] == seeded.number + 1 and current["points"] == []
+
+
+def test_it_says_when_there_is_no_reference_curve(anon):
+    response = anon.get("/api/v1/reference/current/")
+    assert response.status_code == 404 and "no reference curve" in errors(response)[0]["message"]
+
+
+def leaderboard(client, query: str = "") -> list[dict]:
+    response = client.get(f"/api/v1/leaderboard/?page_size=200{query}")
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_it_ranks_the_public_entries(anon, seeded, alice):
+    create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 99)], name="Hidden",
+                           visibility=Entry.Visibility.PRIVATE)
+    rows = leaderboard(anon)
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert len(rows) == Entry.objects.public().count() and "Hidden" not in {
+        r["entry"]["name"] for r in rows}
+    full = [r for r in rows if r["full_coverage"]]
+    assert rows[:len(full)] == full
+    overall = [r["overall"] for r in full if r["overall"] is not None]
+    assert overall == sorted(overall, reverse=True)
+    assert set(rows[0]["scores"]) == set(TASK_ORDER)
+
+
+def test_it_filters_by_track_kind_and_task(anon, seeded, alice):
+    create_published_entry(alice, [PublishedPoint("mrpc", "", 50, 95, mparams=30)],
+                           name="Small")
+    small = leaderboard(anon, "&track=40")
+    assert small and all(r["mparams"] is not None and r["mparams"] <= 40 for r in small)
+    assert "Small" in {r["entry"]["name"] for r in small}
+    assert {r["entry"]["kind"] for r in leaderboard(anon, "&kind=published")} == {"published"}
+    mrpc = leaderboard(anon, "&task=mrpc")
+    scores = [r["scores"]["mrpc"] for r in mrpc]
+    assert None not in scores and scores == sorted(scores, reverse=True)
+    assert len(mrpc) == TaskScore.objects.filter(task__slug="mrpc",
+                                                 entry__visibility="public").count()
+
+
+def test_it_refuses_unknown_filters_with_every_problem(anon, seeded):
+    response = anon.get("/api/v1/leaderboard/?track=41&kind=magic&task=imdbx")
+    assert response.status_code == 400
+    assert {e["field"] for e in errors(response)} == {"track", "kind", "task"}
+
+
+def test_it_gives_the_leaderboard_as_csv(anon, seeded):
+    response = anon.get("/api/v1/leaderboard/?format=csv")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == Entry.objects.public().count()
+    assert list(rows[0])[-6:] == list(TASK_ORDER) and rows[0]["rank"] == "1"
+    assert rows[0]["name"] == leaderboard(anon)[0]["entry"]["name"]
+
+
+def test_it_builds_the_leaderboard_in_a_constant_number_of_queries(anon, seeded, alice):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            leaderboard(anon)
+        return len(queries)
+
+    before = count()
+    for i in range(5):
+        create_published_entry(alice, [PublishedPoint("sst-2", "", 100 + i, 80),
+                                       PublishedPoint("mrpc", "", 100 + i, 80)], name=f"M{i}")
+    assert count() == before <= 4
+
+
+def test_it_gives_a_csv_header_even_without_rows_and_errors_as_csv(anon, seeded):
+    empty = anon.get("/api/v1/leaderboard/?format=csv&kind=model")
+    assert empty.status_code == 200
+    assert empty.content.decode().splitlines() == [",".join(
+        ["rank", "entry_id", "name", "kind", "owner", "affiliation", "mparams", "overall",
+         "coverage", *TASK_ORDER])]
+    bad = anon.get("/api/v1/leaderboard/?format=csv&track=1")
+    assert bad.status_code == 400
+    header, row = bad.content.decode().splitlines()
+    assert header == "code,message,file,line,field" and row.startswith("invalid_choice,")

@@ -1,0 +1,221 @@
+"""Submissions: upload in one request, idempotent retries, quota, and the owner's actions."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from leaderboard.models import IdempotencyRecord, Submission
+from leaderboard.submissions import submit_bundle
+from tests.api.conftest import errors
+from tests.evaluator.builders import declared_folder, predictions, write, zip_folder
+
+pytestmark = pytest.mark.django_db
+Status = Submission.Status
+
+
+def upload(client, path, key: str | None = None, **fields):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    with open(path, "rb") as handle:
+        return client.post("/api/v1/submissions/", {"name": "Tiny", "bundle": handle, **fields},
+                           format="multipart", **headers)
+
+
+def test_it_queues_a_bundle_sent_as_a_zip(as_alice, stored, bundle_zip, enqueued,
+                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(as_alice, bundle_zip, visibility="private", affiliation="Lab")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["status"], body["kind"], body["visibility"]) == ("queued", "declared",
+                                                                  "private")
+    assert [line["status"] for line in body["log"]] == ["received", "validating", "queued"]
+    assert body["scores"] == [] and body["overall"] is None
+    assert enqueued == [body["id"]]
+    assert (stored / Submission.objects.get().bundle).is_file()
+
+
+def test_it_queues_a_bundle_sent_as_files(as_alice, stored, tmp_path, enqueued):
+    folder = declared_folder(tmp_path / "files")
+    files = [SimpleUploadedFile(name, (folder / name).read_bytes())
+             for name in ("sst-2.tsv", "mrpc.tsv", "costs.json")]
+    response = as_alice.post("/api/v1/submissions/", {"name": "Files", "files": files},
+                             format="multipart")
+    assert response.status_code == 201, response.content
+    assert Submission.objects.get().name == "Files"
+
+
+def test_it_keeps_only_the_base_name_of_each_file(as_alice, stored, tmp_path, enqueued):
+    import zipfile
+
+    folder = declared_folder(tmp_path / "files")
+    files = [SimpleUploadedFile(f"../../{name}", (folder / name).read_bytes())
+             for name in ("sst-2.tsv", "mrpc.tsv", "costs.json")]
+    response = as_alice.post("/api/v1/submissions/", {"name": "Up", "files": files},
+                             format="multipart")
+    assert response.status_code == 201, response.content
+    with zipfile.ZipFile(stored / Submission.objects.get().bundle) as archive:
+        assert sorted(archive.namelist()) == ["costs.json", "mrpc.tsv", "sst-2.tsv"]
+
+
+def test_it_refuses_unsafe_or_repeated_file_names(as_alice, stored, tmp_path):
+    files = [SimpleUploadedFile(".hidden", b"x"), SimpleUploadedFile("a.tsv", b"1"),
+             SimpleUploadedFile("a.tsv", b"2")]
+    response = as_alice.post("/api/v1/submissions/", {"name": "Bad", "files": files},
+                             format="multipart")
+    assert response.status_code == 400
+    assert [(e["code"], e["field"]) for e in errors(response)] == [
+        ("bad_file_name", "files[0]"), ("duplicate_file", "files[2]")]
+    assert not Submission.objects.exists()
+
+
+def test_it_needs_a_bundle_or_files(as_alice, stored):
+    response = as_alice.post("/api/v1/submissions/", {"name": "Nothing"}, format="multipart")
+    assert response.status_code == 400
+    [problem] = errors(response)
+    assert problem["field"] == "bundle" and "either one 'bundle' zip" in problem["message"]
+
+
+def test_it_lists_every_problem_of_a_broken_bundle_with_file_and_line(as_alice, stored,
+                                                                      tmp_path):
+    folder = declared_folder(tmp_path / "b")
+    rows = predictions("mrpc").splitlines()
+    rows[2] = rows[2].split("\t")[0] + "\tyes"
+    write(folder, "mrpc.tsv", "\n".join(rows) + "\n")
+    write(folder, "snli.tsv", predictions("snli"))
+    response = upload(as_alice, zip_folder(folder, tmp_path / "b.zip"), name="Broken")
+    assert response.status_code == 400
+    problems = errors(response)
+    assert {"file": "mrpc.tsv", "line": 3} in [{"file": p["file"], "line": p["line"]}
+                                               for p in problems]
+    assert len(problems) >= 2 and not Submission.objects.exists()
+
+
+def test_it_refuses_an_upload_over_the_size_limit(as_alice, stored, bundle_zip, settings):
+    settings.ELUE_UPLOAD_MAX_MB = 0
+    with open(bundle_zip, "rb") as handle:
+        response = as_alice.post("/api/v1/submissions/", {"name": "Big", "bundle": handle},
+                                 format="multipart", CONTENT_LENGTH=str(5 * 1024 * 1024))
+    assert response.status_code == 413
+    assert "at most 0 MiB" in errors(response)[0]["message"]
+
+
+def test_it_answers_429_with_the_reset_time_over_quota(as_alice, alice, stored, bundle_zip,
+                                                       settings, enqueued):
+    settings.ELUE_DAILY_SUBMISSIONS = 1
+    assert upload(as_alice, bundle_zip).status_code == 201
+    response = upload(as_alice, bundle_zip)
+    assert response.status_code == 429
+    [problem] = errors(response)
+    assert problem["code"] == "quota_exceeded" and "daily limit of 1" in problem["message"]
+    first = Submission.objects.get()
+    assert response.json()["resets_at"].startswith(
+        (first.created_at + timezone.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    assert 86000 < int(response["Retry-After"]) <= 86400
+
+
+def test_it_creates_once_per_idempotency_key(as_alice, stored, bundle_zip, enqueued):
+    first = upload(as_alice, bundle_zip, key="retry-1")
+    again = upload(as_alice, bundle_zip, key="retry-1")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["id"] == again.json()["id"] and again["Idempotent-Replayed"] == "true"
+    assert Submission.objects.count() == 1
+    assert IdempotencyRecord.objects.get().submission_id == first.json()["id"]
+
+
+def test_it_refuses_a_reused_key_with_a_different_request(as_alice, as_bob, stored,
+                                                          bundle_zip, enqueued):
+    assert upload(as_alice, bundle_zip, key="k").status_code == 201
+    response = upload(as_alice, bundle_zip, key="k", name="Other")
+    assert response.status_code == 409
+    [problem] = errors(response)
+    assert (problem["code"], problem["field"]) == ("idempotency_key_reused", "Idempotency-Key")
+    assert upload(as_bob, bundle_zip, key="k").status_code == 201  # keys are per user
+    assert Submission.objects.count() == 2
+
+
+def test_it_frees_the_key_when_the_request_failed(as_alice, stored, bundle_zip, enqueued):
+    assert upload(as_alice, bundle_zip, key="k", visibility="nope").status_code == 400
+    assert not IdempotencyRecord.objects.exists()
+    assert upload(as_alice, bundle_zip, key="k").status_code == 201
+
+
+def test_it_says_when_the_first_request_is_still_running(as_alice, stored, bundle_zip,
+                                                        enqueued):
+    assert upload(as_alice, bundle_zip, key="busy").status_code == 201
+    IdempotencyRecord.objects.update(status=0, body=None)  # as while the first one runs
+    response = upload(as_alice, bundle_zip, key="busy")
+    assert response.status_code == 409
+    assert errors(response)[0]["code"] == "idempotency_in_progress"
+    assert Submission.objects.count() == 1
+
+
+def test_it_frees_a_key_whose_request_was_abandoned(as_alice, stored, bundle_zip, enqueued):
+    assert upload(as_alice, bundle_zip, key="lost").status_code == 201
+    IdempotencyRecord.objects.update(status=0, body=None,
+                                     created_at=timezone.now() - timezone.timedelta(hours=1))
+    assert upload(as_alice, bundle_zip, key="lost").status_code == 201
+    assert Submission.objects.count() == 2
+
+
+def test_it_refuses_an_unusable_idempotency_key(as_alice, stored, bundle_zip):
+    response = upload(as_alice, bundle_zip, key="x" * 201)
+    assert response.status_code == 400
+    assert errors(response)[0]["field"] == "Idempotency-Key"
+
+
+def test_it_shows_submissions_only_to_their_owner_and_staff(as_alice, as_bob, as_staff, anon,
+                                                            alice, stored, tmp_path, enqueued):
+    mine = submit_bundle(alice, declared_folder(tmp_path / "b"), name="Mine")
+    for client, code in ((as_alice, 200), (as_staff, 200), (as_bob, 404), (anon, 401)):
+        assert client.get(f"/api/v1/submissions/{mine.pk}/").status_code == code
+    assert [s["id"] for s in as_alice.get("/api/v1/submissions/").json()["results"]] == [mine.pk]
+    assert as_bob.get("/api/v1/submissions/").json()["results"] == []
+    for method in (as_bob.delete, as_bob.patch):
+        assert method(f"/api/v1/submissions/{mine.pk}/").status_code == 404
+    assert as_bob.post(f"/api/v1/submissions/{mine.pk}/cancel/").status_code == 404
+
+
+def test_it_shows_status_log_and_failure_reason(as_alice, alice, stored, tmp_path, enqueued):
+    mine = submit_bundle(alice, declared_folder(tmp_path / "b"), name="Mine")
+    Submission.objects.filter(pk=mine.pk).update(status=Status.FAILED,
+                                                 failure_reason="STS-B predictions constant")
+    body = as_alice.get(f"/api/v1/submissions/{mine.pk}/").json()
+    assert (body["status"], body["failure_reason"]) == ("failed", "STS-B predictions constant")
+    assert body["log"][0]["seconds"] is None and body["log"][1]["seconds"] >= 0
+
+
+def test_it_cancels_once(as_alice, alice, stored, tmp_path, enqueued):
+    mine = submit_bundle(alice, declared_folder(tmp_path / "b"), name="Mine")
+    response = as_alice.post(f"/api/v1/submissions/{mine.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    again = as_alice.post(f"/api/v1/submissions/{mine.pk}/cancel/")
+    assert again.status_code == 409
+    assert "already cancelled" in errors(again)[0]["message"]
+
+
+def test_it_resubmits_a_finished_submission(as_alice, alice, stored, tmp_path, enqueued):
+    mine = submit_bundle(alice, declared_folder(tmp_path / "b"), name="Mine")
+    refused = as_alice.post(f"/api/v1/submissions/{mine.pk}/resubmit/")
+    assert refused.status_code == 409 and "still queued" in errors(refused)[0]["message"]
+    as_alice.post(f"/api/v1/submissions/{mine.pk}/cancel/")
+    again = as_alice.post(f"/api/v1/submissions/{mine.pk}/resubmit/")
+    assert again.status_code == 201 and again.json()["id"] != mine.pk
+
+
+def test_it_changes_visibility_and_deletes(as_alice, alice, stored, tmp_path, enqueued):
+    mine = submit_bundle(alice, declared_folder(tmp_path / "b"), name="Mine")
+    response = as_alice.patch(f"/api/v1/submissions/{mine.pk}/", {"visibility": "private"},
+                              format="json")
+    assert response.status_code == 200 and response.json()["visibility"] == "private"
+    assert as_alice.delete(f"/api/v1/submissions/{mine.pk}/").status_code == 204
+    assert as_alice.get(f"/api/v1/submissions/{mine.pk}/").status_code == 404
+    assert Submission.objects.get().deleted_at is not None
+
+
+def test_it_forgets_responses_after_a_day(as_alice, stored, bundle_zip, enqueued):
+    assert upload(as_alice, bundle_zip, key="old").status_code == 201
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timezone.timedelta(days=2))
+    assert upload(as_alice, bundle_zip, key="old").status_code == 201
+    assert Submission.objects.count() == 2 and IdempotencyRecord.objects.count() == 1

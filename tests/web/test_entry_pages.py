@@ -1,0 +1,80 @@
+"""Entry pages: points and how each number was obtained, score, Pareto status, privacy."""
+
+from __future__ import annotations
+
+import pytest
+
+from leaderboard.models import Entry, OperatingPoint, Task
+from leaderboard.published import PublishedPoint, create_published_entry
+
+pytestmark = pytest.mark.django_db
+
+
+def page(client, entry):
+    return client.get(f"/entries/{entry.pk}/")
+
+
+def private_entry(owner) -> Entry:
+    return create_published_entry(owner, [PublishedPoint("sst-2", "6L", 1000.0, 90.0, 50.0)],
+                                  name="Bob's secret", visibility=Entry.Visibility.PRIVATE)
+
+
+def test_it_shows_points_scores_and_provenance(client, seeded):
+    entry = Entry.objects.get(name="HashEE")
+    html = page(client, entry).content.decode()
+    assert "against reference curve v1" in html
+    assert "declared: typed in from the paper" in html
+    assert html.count('<section class="task-section"') == entry.scores.count()
+    point = entry.points.first()
+    assert point.get_mflops_basis_display() in html
+
+
+def test_it_names_the_entries_that_dominate_a_point(client, seeded):
+    html = page(client, Entry.objects.get(name="DeeBERT (BERT)")).content.decode()
+    assert "not on the front" in html and "dominated by" in html
+
+
+def test_it_draws_the_exit_histogram_of_a_counted_point(client, seeded):
+    entry = Entry.objects.get(name="HashEE")
+    OperatingPoint.objects.filter(entry=entry, task__slug="sst-2").update(
+        median_mflops=900.0, p95_mflops=2100.5, exit_histogram={"1": 30, "6": 90})
+    html = page(client, entry).content.decode()
+    assert "layer 6" in html and "90 (75.0%)" in html and "2,100.5" in html
+
+
+def test_it_shows_the_rerun_check_of_submitted_weights(client, seeded):
+    entry = Entry.objects.get(name="HashEE")
+    OperatingPoint.objects.filter(entry=entry, task__slug="sst-2").update(
+        rerun_examples=200, rerun_prediction_agreement=99.5, rerun_exit_agreement=97.0)
+    html = page(client, entry).content.decode()
+    assert "ran 200 random test examples" in html
+    assert "<strong>99.5%</strong>" in html and "<strong>97.0%</strong>" in html
+    unchecked = page(client, Entry.objects.get(name="DeeBERT (BERT)")).content.decode()
+    assert "Re-run check" not in unchecked
+
+
+def test_it_hides_a_private_entry_from_everyone_but_its_owner(client, alice, bob):
+    entry = private_entry(bob)
+    assert page(client, entry).status_code == 404
+    client.force_login(alice)
+    assert page(client, entry).status_code == 404
+    client.force_login(bob)
+    assert "Bob&#x27;s secret" in page(client, entry).content.decode()
+
+
+def test_it_lets_the_owner_change_visibility_and_delete(client, bob, alice):
+    entry = private_entry(bob)
+    client.force_login(alice)
+    assert client.post(f"/entries/{entry.pk}/visibility/",
+                       {"visibility": "public"}).status_code == 404
+    client.force_login(bob)
+    client.post(f"/entries/{entry.pk}/visibility/", {"visibility": "public"})
+    entry.refresh_from_db()
+    assert entry.visibility == "public"
+    client.post(f"/entries/{entry.pk}/delete/")
+    assert not Entry.objects.filter(pk=entry.pk).exists()
+
+
+def test_it_404s_for_a_missing_entry(client, db):
+    assert client.get("/entries/999999/").status_code == 404
+    assert Task.objects.count() == 6

@@ -1,0 +1,90 @@
+"""Task pages: the chart's data, the table, and the test-input download (never labels)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from evaluator.benchmark import TASKS
+from leaderboard.charts import FRONT_NAME, REFERENCE_NAME
+from leaderboard.models import Entry
+from leaderboard.testdata import import_test_data
+from tests.conftest import ELUE_DATA_DIR
+
+pytestmark = pytest.mark.django_db
+
+
+def figures(html: str) -> dict:
+    found = re.search(r'<script id="task-figures" type="application/json">(.*?)</script>',
+                      html, re.S)
+    return json.loads(found[1])
+
+
+def test_it_draws_the_reference_every_entry_and_the_front(client, seeded):
+    html = client.get("/tasks/sst-2/").content.decode()
+    figure = figures(html)["mflops"]
+    traces = {t["name"]: t for t in figure["data"]}
+    assert traces[REFERENCE_NAME]["x"] == sorted(traces[REFERENCE_NAME]["x"])
+    assert "HashEE" in traces and "TinyBERT-6L" in traces
+    assert figure["layout"]["xaxis"]["type"] == "log"
+    front = traces[FRONT_NAME]
+    assert front["x"] == sorted(front["x"]) and front["y"] == sorted(front["y"])
+    # every front point is one of the entries' points
+    entry_points = {(x, y) for t in figure["data"][2:] for x, y in zip(t["x"], t["y"], strict=True)}
+    assert set(zip(front["x"], front["y"], strict=True)) <= entry_points
+
+
+def test_it_offers_a_parameter_view_without_the_reference(client, seeded):
+    mparams = figures(client.get("/tasks/sst-2/").content.decode())["mparams"]
+    names = [t["name"] for t in mparams["data"]]
+    assert REFERENCE_NAME not in names and FRONT_NAME in names
+    assert mparams["layout"]["xaxis"]["title"]["text"].startswith("MParams")
+
+
+def test_it_leaves_private_entries_out(client, seeded):
+    Entry.objects.filter(name="HashEE").update(visibility=Entry.Visibility.PRIVATE)
+    html = client.get("/tasks/sst-2/").content.decode()
+    assert "HashEE" not in [t["name"] for t in figures(html)["mflops"]["data"]]
+    assert 'data-entry="HashEE"' not in html
+
+
+def test_it_lists_entries_by_score_on_the_task(client, seeded):
+    html = client.get("/tasks/mrpc/").content.decode()
+    scores = [float(s) for s in re.findall(r'<td class="num score">([-\d.]+)</td>', html)]
+    assert scores == sorted(scores, reverse=True) and len(scores) >= 10
+
+
+def test_it_downloads_the_inputs_and_never_the_labels(client, seeded, settings, tmp_path):
+    settings.ELUE_DATA_ROOT = tmp_path / "hidden"
+    import_test_data(ELUE_DATA_DIR, [TASKS["mrpc"]])
+    response = client.get("/tasks/mrpc/test-inputs.tsv")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    lines = body.splitlines()
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    assert lines[0].split("\t") == ["index", "#1 ID", "#2 ID", "#1 String", "#2 String"]
+    assert len(lines) == 1 + 1725
+    labels = (ELUE_DATA_DIR / "MRPC" / "test_full.tsv").read_text("utf-8-sig").splitlines()
+    assert labels[1] not in body and "label" not in lines[0].lower()
+    assert 'href="/tasks/mrpc/test-inputs.tsv"' in client.get("/tasks/mrpc/").content.decode()
+
+
+def test_it_says_when_inputs_are_not_loaded(client, seeded, settings, tmp_path):
+    settings.ELUE_DATA_ROOT = tmp_path / "empty"
+    assert client.get("/tasks/sst-2/test-inputs.tsv").status_code == 404
+    assert "not loaded on this server" in client.get("/tasks/sst-2/").content.decode()
+
+
+def test_it_404s_for_an_unknown_task(client, seeded):
+    assert client.get("/tasks/cola/").status_code == 404
+
+
+def test_it_serves_plotly_itself_with_long_caching(client, db):
+    import plotly
+
+    response = client.get(f"/vendor/plotly-{plotly.__version__}.min.js")
+    head = next(iter(response.streaming_content))
+    assert response.status_code == 200 and b"plotly" in head.lower()
+    assert "max-age=31536000" in response["Cache-Control"]
+    assert client.get("/vendor/plotly-0.0.1.min.js").status_code == 404
