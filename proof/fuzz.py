@@ -12,6 +12,9 @@ Every malformed input must get a 4xx with a message, never a 5xx.
    ``/api/v1/submissions/``: the answer must be a 4xx whose body is
    ``{"errors": [{"code", "message", ...}]}`` with non-empty messages (or a 201 when the
    generated upload happens to be valid).
+3. the same for the site's upload surface (logged in, with CSRF): the live check
+   (``/submit/check/``) must answer with problems that each have a message, and the submit
+   form a 400 page with the errors (or a redirect when the upload was valid).
 """
 
 from __future__ import annotations
@@ -128,6 +131,67 @@ def fuzz_uploads(url: str, token: str, examples: int, keep: Path) -> dict:
             "problems": problems[:20], "problem_count": len(problems)}
 
 
+files_strategy = st.lists(st.tuples(st.sampled_from(NAMES + ["a.zip", "..", "x.tsv"]),
+                                    st.one_of(st.binary(max_size=500), zip_bytes(),
+                                              tsv_text().map(str.encode))),
+                          max_size=4)
+
+
+def site_session(url: str, username: str, password: str) -> requests.Session:
+    """A logged-in browser-like session (CSRF cookie and token) on the site's forms."""
+    session = requests.Session()
+    session.get(f"{url}/accounts/login/", timeout=30)
+    response = session.post(f"{url}/accounts/login/", timeout=30, allow_redirects=False, data={
+        "username": username, "password": password,
+        "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+    if response.status_code != 302:
+        raise RuntimeError(f"log-in failed: {response.status_code}")
+    return session
+
+
+def check_site_answer(path: str, response: requests.Response) -> str | None:
+    """The live check answers 200 with problems (each with a message); the submit form 400
+    with the errors on the page, or a redirect when the upload happened to be valid."""
+    if response.status_code >= 500:
+        return f"{path} {response.status_code}: {response.text[:300]}"
+    if path == "/submit/check/":
+        body = response.json()
+        if not body["ok"] and not all(p.get("message") for p in body["problems"]):
+            return f"{path}: a problem without a message: {body}"
+    elif response.status_code not in (302, 400):
+        return f"{path}: unexpected status {response.status_code}"
+    return None
+
+
+def fuzz_site_uploads(url: str, examples: int, keep: Path) -> dict:
+    """The site's upload surface: the live check and the submit form, with generated files."""
+    session = site_session(url, "loader", "pw-load-1")
+    statuses: Counter[str] = Counter()
+    problems: list[str] = []
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(files=files_strategy, path=st.sampled_from(["/submit/check/", "/submit/"]))
+    def post(files: list[tuple[str, bytes]], path: str) -> None:
+        response = session.post(
+            f"{url}{path}", timeout=60, allow_redirects=False,
+            headers={"X-CSRFToken": session.cookies["csrftoken"]},
+            data={"name": "Fuzz", "visibility": "public",
+                  "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+            files=[("files", (name or "unnamed", content)) for name, content in files])
+        statuses[f"{path} {response.status_code}"] += 1
+        problem = check_site_answer(path, response)
+        if problem:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"site-{len(problems)}.json").write_text(json.dumps(
+                {"path": path, "files": [[n, c.hex()] for n, c in files]}))
+            problems.append(problem)
+
+    post()
+    return {"examples": sum(statuses.values()), "statuses": dict(statuses),
+            "problems": problems[:20], "problem_count": len(problems)}
+
+
 def run_schemathesis(url: str, token: str, examples: int, report_dir: Path) -> dict:
     command = [str(VENV_BIN / "schemathesis"), "run", f"{url}/api/v1/schema/",
                "--header", f"Authorization: Bearer {token}",
@@ -156,6 +220,7 @@ def main() -> int:
         token = create_token(site)
         keep = args.out.parent / "fuzz-failures"
         result = {"uploads": fuzz_uploads(site.url, token, args.examples, keep),
+                  "site_uploads": fuzz_site_uploads(site.url, args.examples // 2, keep),
                   "schemathesis": run_schemathesis(site.url, token, args.schema_examples, root)}
         access_log = (site.root / "access.log").read_text()
         result["5xx_in_access_log"] = len(re.findall(r'HTTP/1\.[01]" 5\d\d ', access_log))
@@ -166,7 +231,8 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    ok = (result["uploads"]["problem_count"] == 0 and result["schemathesis"]["exit_code"] == 0
+    ok = (result["uploads"]["problem_count"] == 0 and result["site_uploads"]["problem_count"] == 0
+          and result["schemathesis"]["exit_code"] == 0
           and result["5xx_in_access_log"] == 0)
     return 0 if ok else 1
 
