@@ -135,7 +135,9 @@ def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> lis
             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
     if not root:
         args.append("--unshare-user")
-    args += _system_binds()
+    # /proc, /dev and an empty /tmp first: a later mount would hide a Python installation
+    # or virtual environment that lives under /tmp (a checkout there, as CI may make).
+    args += _system_binds() + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     made: set[str] = set()
     for directory in _python_dirs():
         args += _parents(str(directory), made) + ["--ro-bind", str(directory), str(directory)]
@@ -143,8 +145,7 @@ def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> lis
     args += ["--ro-bind", str(EVALUATOR_DIR), f"{CODE_ROOT}/evaluator"]
     for source, target in binds.items():
         args += _parents(target, made) + ["--ro-bind", str(source), target]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             "--bind", str(scratch), SCRATCH, "--chdir", SCRATCH, "--clearenv"]
+    args += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH, "--clearenv"]
     return args
 
 

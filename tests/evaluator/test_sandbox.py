@@ -208,3 +208,13 @@ def build(n):
 """)
     assert "the model uses aten::_convolution" in reason
     assert "no rule for" in reason
+
+
+def test_a_python_under_tmp_stays_visible_inside(tmp_path):
+    """The empty /tmp is mounted before the Python installation is bound, so that a
+    virtual environment under /tmp (a CI checkout there) is not hidden by it."""
+    args = sandbox.bwrap_arguments(tmp_path, {}, root=True)
+    tmpfs = args.index("--tmpfs")
+    python_binds = [i for i, a in enumerate(args[:-1])
+                    if a == "--ro-bind" and Path(args[i + 1]) in sandbox._python_dirs()]
+    assert python_binds and tmpfs < min(python_binds)
