@@ -112,7 +112,7 @@ def on_leaderboard(submission) -> bool:
     from leaderboard.models import Entry
 
     submission.refresh_from_db()
-    return (submission.entry_id is not None and Entry.objects.for_leaderboard().filter(
+    return (submission.entry_id is not None and Entry.objects.public().filter(
         pk=submission.entry_id, scores__isnull=False).exists())
 
 

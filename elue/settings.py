@@ -250,6 +250,9 @@ ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
 ELUE_STALE_AFTER = env_int("ELUE_STALE_AFTER", 30)  # a running attempt silent this long is lost
 ELUE_REQUEUE_AFTER = env_int("ELUE_REQUEUE_AFTER", 120)  # queued this long: enqueue again
 ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before giving up
+# An API request that died holding an Idempotency-Key (e.g. the database went away) frees
+# the key after this many seconds; longer than any request may run (gunicorn's timeout).
+ELUE_IDEMPOTENCY_ABANDONED_AFTER = env_int("ELUE_IDEMPOTENCY_ABANDONED_AFTER", 180)
 # Limits on an uploaded archive (see evaluator.archive.ArchiveLimits).
 ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
 ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive

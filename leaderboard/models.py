@@ -6,7 +6,7 @@ import itertools
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Max, Prefetch, Q
+from django.db.models import Q
 
 
 class Task(models.Model):
@@ -111,18 +111,6 @@ class EntryQuerySet(models.QuerySet):
         if user.is_authenticated:
             return self.filter(Q(visibility=Entry.Visibility.PUBLIC) | Q(owner=user))
         return self.public()
-
-    def for_leaderboard(self) -> EntryQuerySet:
-        """Public entries with their scores, parameter count and coverage, in three queries."""
-        scores = TaskScore.objects.select_related("task")
-        return (
-            self.public()
-            .annotate(
-                max_mparams=Max("points__mparams"),
-                coverage=Count("scores", distinct=True),
-            )
-            .prefetch_related(Prefetch("scores", queryset=scores))
-        )
 
 
 class Entry(models.Model):

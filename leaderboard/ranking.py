@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from evaluator.benchmark import TASK_ORDER
-from evaluator.pareto import overall_score
 
 PARAMETER_TRACKS: tuple[int, ...] = (40, 55, 70, 110)
 
@@ -32,30 +31,14 @@ class LeaderboardRow:
         return [self.task_scores.get(slug) for slug in TASK_ORDER]
 
 
-def build_row(entry) -> LeaderboardRow:
-    """A row from an entry fetched with ``Entry.objects.for_leaderboard()``."""
-    scores = {s.task.slug: s.score for s in entry.scores.all()}
-    return LeaderboardRow(
-        entry=entry,
-        task_scores=scores,
-        overall=overall_score(scores),
-        mparams=entry.max_mparams,
-    )
-
-
 def sort_key(row: LeaderboardRow) -> tuple:
     """Full coverage first, then higher overall score; unscored entries last."""
     unscored = row.overall is None
     return (not row.full_coverage, unscored, -(row.overall or 0.0), row.entry.name.lower())
 
 
-def rank(entries: Iterable) -> list[LeaderboardRow]:
-    """Rows for ``entries``, sorted and numbered 1..n."""
-    return rank_rows(build_row(e) for e in entries)
-
-
 def rank_rows(rows: Iterable[LeaderboardRow]) -> list[LeaderboardRow]:
-    """``rows`` sorted and numbered 1..n (for rows built without ``build_row``)."""
+    """``rows`` sorted and numbered 1..n."""
     ranked = sorted(rows, key=sort_key)
     for position, row in enumerate(ranked, start=1):
         row.rank = position

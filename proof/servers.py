@@ -141,6 +141,9 @@ class Site:
         self.redis = RedisServer(self.root / "redis")
 
     def start(self, workers: int = 2) -> Site:
+        # A SIGTERM (a CI time-out, `kill`) unwinds like Ctrl-C, so that ``close()`` in the
+        # caller's ``finally`` stops everything this run started.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         self.postgres.start()
         self.postgres.create_database("elue")
         self.redis.start()

@@ -5,17 +5,24 @@ Records are rows (``IdempotencyRecord``), so every web process sees them. A reco
 reserved before the work starts, so two concurrent requests with one key cannot both create.
 Only successful responses are kept (for ``KEEP_FOR``): after an error, the same key may be
 used again.
+
+The work and the recording of its response commit together: if the database goes away
+between them, the work is rolled back too, so a retry can never create a second copy. A
+reservation whose request died with the database (it could not be deleted) blocks its key
+for ``ELUE_IDEMPOTENCY_ABANDONED_AFTER`` seconds, longer than any request may run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -23,10 +30,9 @@ from rest_framework.response import Response
 from leaderboard.api.errors import error
 from leaderboard.models import IdempotencyRecord
 
+logger = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
-# A reservation this old belongs to a request whose process died: the key is free again.
-ABANDONED_AFTER = timedelta(minutes=15)
 # How long a response is remembered: a day, like the submission quota's window.
 KEEP_FOR = timedelta(days=1)
 
@@ -55,6 +61,11 @@ def fingerprint(request) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def abandoned_after() -> timedelta:
+    """A reservation this old belongs to a request that died: its key is free again."""
+    return timedelta(seconds=settings.ELUE_IDEMPOTENCY_ABANDONED_AFTER)
+
+
 def _key(request) -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
@@ -76,7 +87,7 @@ def _reserve(user, key: str, digest: str, tries: int = 3) -> IdempotencyRecord |
     now = timezone.now()
     IdempotencyRecord.objects.filter(user=user, created_at__lt=now - KEEP_FOR).delete()
     IdempotencyRecord.objects.filter(user=user, key=key, status=0,
-                                     created_at__lt=now - ABANDONED_AFTER).delete()
+                                     created_at__lt=now - abandoned_after()).delete()
     try:
         with transaction.atomic():
             return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=digest)
@@ -106,15 +117,32 @@ def idempotent(request, create: Callable[[], Response]) -> Response:
     if isinstance(reserved, Response):
         return reserved
     try:
-        response = create()
+        # On SQLite this holds the write lock while the upload is checked (about a second);
+        # other writers wait for it (settings: timeout 30 s).
+        with transaction.atomic():
+            response = create()
+            if status.is_success(response.status_code):
+                _record(reserved, response)
     except BaseException:
-        reserved.delete()
+        _release(reserved)
         raise
-    if status.is_success(response.status_code):
-        reserved.status, reserved.body = response.status_code, response.data
-        # A view that created a submission says so (``response.submission_id``).
-        reserved.submission_id = getattr(response, "submission_id", None)
-        reserved.save(update_fields=["status", "body", "submission"])
-    else:
-        reserved.delete()
+    if not status.is_success(response.status_code):
+        _release(reserved)
     return response
+
+
+def _record(reserved: IdempotencyRecord, response: Response) -> None:
+    reserved.status, reserved.body = response.status_code, response.data
+    # A view that created a submission says so (``response.submission_id``).
+    reserved.submission_id = getattr(response, "submission_id", None)
+    reserved.save(update_fields=["status", "body", "submission"])
+
+
+def _release(reserved: IdempotencyRecord) -> None:
+    """Free the key after a failure; with the database gone, the reservation expires instead
+    (``abandoned_after``)."""
+    try:
+        reserved.delete()
+    except DatabaseError:
+        logger.warning("could not release %s %r; it expires in %s", HEADER, reserved.key,
+                       abandoned_after(), exc_info=True)

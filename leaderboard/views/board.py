@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.shortcuts import render
 
 from evaluator.benchmark import GROUPS, TASK_ORDER, TASKS
+from leaderboard.board import public_rows
 from leaderboard.models import ReferenceVersion
 from leaderboard.ranking import PARAMETER_TRACKS, LeaderboardRow, in_track
-from leaderboard.views.board_rows import public_rows, rows_html
+from leaderboard.views.board_rows import rows_html
 
 # Column -> the value it sorts by; None values always go last.
 SORT_KEYS = {

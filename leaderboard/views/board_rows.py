@@ -1,43 +1,18 @@
-"""The leaderboard's rows, fetched and rendered for speed (1,000 entries in well under
-100 ms): two flat queries instead of a model instance per score, and each row's HTML built
-with string formatting, since the template engine spends ~0.3 ms per row on 15 cells
-(``bench/bench_leaderboard.py``)."""
+"""The leaderboard's rows rendered for speed (1,000 entries in well under 100 ms, with the
+rows of ``leaderboard.board``): each row's HTML is built with string formatting, since the
+template engine spends ~0.3 ms per row on 15 cells (``bench/bench_leaderboard.py``)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from html import escape
 
-from django.db.models import Max
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from evaluator.benchmark import TASK_ORDER
-from evaluator.pareto import overall_score
-from leaderboard.models import Entry, TaskScore
-from leaderboard.ranking import LeaderboardRow, rank_rows
+from leaderboard.ranking import LeaderboardRow
 
-ENTRY_FIELDS = ("pk", "name", "kind", "is_dynamic", "paper_url", "code_url")
 DASH = "&ndash;"
-
-
-def public_rows() -> list[LeaderboardRow]:
-    """Every public entry as a ranked row, in two queries. ``row.entry`` is an unsaved-looking
-    ``Entry`` with only the fields the table shows."""
-    scores: dict[int, dict[str, float]] = defaultdict(dict)
-    for entry_id, slug, score in TaskScore.objects.filter(
-            entry__visibility=Entry.Visibility.PUBLIC).values_list("entry_id", "task__slug",
-                                                                   "score"):
-        scores[entry_id][slug] = score
-    entries = Entry.objects.public().annotate(max_mparams=Max("points__mparams")).values_list(
-        *ENTRY_FIELDS, "max_mparams")
-    rows = []
-    for *fields, mparams in entries:
-        entry = Entry(**dict(zip(ENTRY_FIELDS, fields, strict=True)))
-        task_scores = scores.get(entry.pk, {})
-        rows.append(LeaderboardRow(entry=entry, task_scores=task_scores,
-                                   overall=overall_score(task_scores), mparams=mparams))
-    return rank_rows(rows)
 
 
 def _number(value: float | None, digits: int) -> str:

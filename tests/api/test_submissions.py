@@ -159,6 +159,29 @@ def test_it_frees_a_key_whose_request_was_abandoned(as_alice, stored, bundle_zip
     assert Submission.objects.count() == 2
 
 
+def test_a_response_that_cannot_be_recorded_undoes_the_submission(
+        as_alice, stored, bundle_zip, enqueued, monkeypatch):
+    """Found by `make proof` (PostgreSQL restarted mid-request): the work and the record of
+    its response commit together, so a retry can never create a second submission."""
+    from django.db import DatabaseError
+
+    from leaderboard.api import idempotency
+
+    def database_gone(*args, **kwargs):
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(idempotency, "_record", database_gone)
+    monkeypatch.setattr(IdempotencyRecord, "delete", database_gone)
+    assert upload(as_alice, bundle_zip, key="cut").status_code == 500
+    assert not Submission.objects.exists() and enqueued == []
+    monkeypatch.undo()
+    assert upload(as_alice, bundle_zip, key="cut").status_code == 409  # not yet abandoned
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timezone.timedelta(
+        seconds=idempotency.abandoned_after().total_seconds() + 1))
+    assert upload(as_alice, bundle_zip, key="cut").status_code == 201
+    assert Submission.objects.count() == 1
+
+
 def test_it_refuses_an_unusable_idempotency_key(as_alice, stored, bundle_zip):
     response = upload(as_alice, bundle_zip, key="x" * 201)
     assert response.status_code == 400

@@ -23,8 +23,9 @@ from leaderboard.api.serializers import (
     ReferenceVersionSerializer,
     TaskSerializer,
 )
-from leaderboard.models import Entry, ReferenceVersion, Task
-from leaderboard.ranking import LeaderboardRow, in_track, rank
+from leaderboard.board import public_rows
+from leaderboard.models import ReferenceVersion, Task
+from leaderboard.ranking import LeaderboardRow, in_track
 from leaderboard.testdata import data_root
 
 
@@ -90,10 +91,7 @@ def leaderboard_rows(track: str | None = None, kind: str | None = None,
                      task: str | None = None) -> list[LeaderboardRow]:
     """The public entries ranked (SPEC §4), optionally only a parameter track, a kind, or
     the entries scored on one task ranked by that task's score; ranks count from 1."""
-    entries = Entry.objects.for_leaderboard().select_related("owner")
-    if kind:
-        entries = entries.filter(kind=kind)
-    rows = [row for row in rank(entries) if in_track(row, int(track) if track else None)]
+    rows = [row for row in public_rows(kind) if in_track(row, int(track) if track else None)]
     if task:
         rows = [row for row in rows if task in row.task_scores]
         rows.sort(key=lambda row: (-row.task_scores[task], row.entry.name.lower()))
