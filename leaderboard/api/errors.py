@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -103,12 +104,32 @@ def server_error(exc: Exception, context: dict) -> Response:
                     status=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+# Seconds a client should wait after the database went away (a restart takes about one).
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: Exception, context: dict) -> Response:
+    """A lost database connection is a 503 to retry (with the same Idempotency-Key), not a
+    500: nothing the request did was kept."""
+    request = context.get("request")
+    logger.warning("API request %s %s: database unavailable: %s",
+                   getattr(request, "method", "?"), getattr(request, "path", "?"), exc)
+    set_rollback()
+    return Response({"errors": [error("database_unavailable", "the database is unavailable "
+                                      "for a moment; nothing was saved. Retry in a few "
+                                      "seconds (with the same Idempotency-Key)")]},
+                    status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                    headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
 def exception_handler(exc: Exception, context: dict) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: every error in the one shape, an unexpected one as a 500
     whose traceback goes to the log (not to the client)."""
     response = domain_response(exc)
     if response is not None:
         return response
+    if isinstance(exc, OperationalError | InterfaceError):
+        return database_unavailable(exc, context)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "not found")
     elif isinstance(exc, DjangoPermissionDenied):

@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -138,11 +139,19 @@ def _record(reserved: IdempotencyRecord, response: Response) -> None:
     reserved.save(update_fields=["status", "body", "submission"])
 
 
+RELEASE_PAUSES = (0.0, 0.5, 2.0)  # seconds: a database restart takes about one
+
+
 def _release(reserved: IdempotencyRecord) -> None:
-    """Free the key after a failure; with the database gone, the reservation expires instead
-    (``abandoned_after``)."""
-    try:
-        reserved.delete()
-    except DatabaseError:
-        logger.warning("could not release %s %r; it expires in %s", HEADER, reserved.key,
-                       abandoned_after(), exc_info=True)
+    """Free the key after a failure, trying again for a few seconds when the database went
+    away (its restart is quick); failing that, the reservation expires (``abandoned_after``)."""
+    for pause in RELEASE_PAUSES:
+        time.sleep(pause)
+        try:
+            reserved.delete()
+            return
+        except DatabaseError:
+            if not connection.in_atomic_block:
+                connection.close()  # a cut connection: the next try opens a new one
+    logger.warning("could not release %s %r; it expires in %s", HEADER, reserved.key,
+                   abandoned_after())

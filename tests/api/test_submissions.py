@@ -172,6 +172,7 @@ def test_a_response_that_cannot_be_recorded_undoes_the_submission(
 
     monkeypatch.setattr(idempotency, "_record", database_gone)
     monkeypatch.setattr(IdempotencyRecord, "delete", database_gone)
+    monkeypatch.setattr(idempotency, "RELEASE_PAUSES", (0.0, 0.0))
     assert upload(as_alice, bundle_zip, key="cut").status_code == 500
     assert not Submission.objects.exists() and enqueued == []
     monkeypatch.undo()
@@ -180,6 +181,22 @@ def test_a_response_that_cannot_be_recorded_undoes_the_submission(
         seconds=idempotency.abandoned_after().total_seconds() + 1))
     assert upload(as_alice, bundle_zip, key="cut").status_code == 201
     assert Submission.objects.count() == 1
+
+
+def test_a_lost_database_connection_is_a_503_to_retry(as_alice, stored, bundle_zip,
+                                                      monkeypatch):
+    from django.db import OperationalError
+
+    from leaderboard.api.views import submissions as views
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("connection to server was lost")
+
+    monkeypatch.setattr(views, "submit_bundle", database_gone)
+    response = upload(as_alice, bundle_zip, key="503")
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert errors(response)[0]["code"] == "database_unavailable"
+    assert not IdempotencyRecord.objects.exists()  # the key is free for the retry
 
 
 def test_it_refuses_an_unusable_idempotency_key(as_alice, stored, bundle_zip):
