@@ -131,11 +131,7 @@ def counted_reports(points: list[PointFiles], cost: CostModel, lengths: np.ndarr
         exits = None if point.exit_layers is None else np.asarray(point.exit_layers)
         if exits is not None:
             check_exit_layers(point.exit_layers_file, exits, cost.num_layers)
-        stats = point_cost(cost, lengths, exits)
-        reports.append(PointReport(
-            point.task.slug, point.point, point.predictions_file, performance,
-            stats.mean_mflops, stats.mparams, COUNTED, stats.median_mflops, stats.p95_mflops,
-            stats.exit_histogram))
+        reports.append(_counted(point, performance, point_cost(cost, lengths, exits)))
     return reports
 
 
@@ -147,12 +143,15 @@ def custom_reports(points: list[PointFiles], cost: CustomCost, lengths: np.ndarr
     reports = []
     for point, performance in zip(points, performances, strict=True):
         exits = None if point.exit_layers is None else np.asarray(point.exit_layers)
-        stats = point_cost_of(cost, lengths, exits)
-        reports.append(PointReport(
-            point.task.slug, point.point, point.predictions_file, performance,
-            stats.mean_mflops, stats.mparams, COUNTED, stats.median_mflops, stats.p95_mflops,
-            stats.exit_histogram))
+        reports.append(_counted(point, performance, point_cost_of(cost, lengths, exits)))
     return reports
+
+
+def _counted(point: PointFiles, performance: float | None, stats) -> PointReport:
+    """The report of a point whose cost the platform counted (``stats``: a ``PointCost``)."""
+    return PointReport(
+        point.task.slug, point.point, point.predictions_file, performance, stats.mean_mflops,
+        stats.mparams, COUNTED, stats.median_mflops, stats.p95_mflops, stats.exit_histogram)
 
 
 def attach_agreements(reports: list[PointReport],
