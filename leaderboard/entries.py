@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from evaluator.pareto import Point, dominators, pareto_front
+from evaluator.pareto import Point, dominators
 from leaderboard.models import Entry, OperatingPoint, Submission, Task
 
 
@@ -90,8 +90,3 @@ def pareto_status(entry: Entry) -> list[TaskStatus]:
     """``task_status`` for every task the entry has points on, in the ELUE order."""
     tasks = Task.objects.filter(points__entry=entry).distinct().order_by("position")
     return [task_status(entry, task) for task in tasks]
-
-
-def front_indices(points: list[OperatingPoint]) -> list[int]:
-    """Indices of ``points`` on the Pareto front of (MFLOPs, performance), by cost."""
-    return pareto_front([Point(p.mflops, p.performance) for p in points])

@@ -17,11 +17,7 @@ from evaluator.errors import Problem
 from leaderboard.models import Entry
 from leaderboard.published import PUBLISHED_BASES, PublishedPoint
 from leaderboard.tokens import DEFAULT_EXPIRY, EXPIRY_CHOICES
-
-# A file name as a submission uses them: no folders, no hidden files, nothing a shell or a
-# file system could read as something else.
-SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-MIB = 1024 * 1024
+from leaderboard.uploads import MIB, base_name, name_problems, write_upload
 
 
 class UploadRefused(Exception):
@@ -32,15 +28,6 @@ class UploadRefused(Exception):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-def _name_problem(upload: UploadedFile) -> Problem | None:
-    raw = upload.name or ""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    if not SAFE_NAME.match(name):
-        return Problem("bad_file_name", f"file name {raw!r} is not allowed: use letters, "
-                       "digits, '.', '_' and '-' only, not starting with '.'", file=raw)
-    return None
-
-
 def save_uploads(files: list[UploadedFile], folder: Path) -> Path:
     """Write the uploaded files into ``folder`` (which must exist) and return what to hand to
     ``submit_bundle``: the zip when one zip was uploaded, else the folder of files.
@@ -48,13 +35,11 @@ def save_uploads(files: list[UploadedFile], folder: Path) -> Path:
     Only each file's base name is kept. Raises ``UploadRefused`` for no files, odd or repeated
     names, a zip among other files, or more than ``ELUE_UPLOAD_MAX_MB`` in all.
     """
-    problems = [p for p in map(_name_problem, files) if p]
+    problems = name_problems(files)
     if not files:
         problems.append(Problem("no_files", "choose a zip file or the prediction files",
                                 field="files"))
-    names = [f.name.replace("\\", "/").rsplit("/", 1)[-1] for f in files]
-    problems += [Problem("duplicate_file", f"{n} was chosen twice", file=n)
-                 for n in sorted({n for n in names if names.count(n) > 1})]
+    names = [base_name(f) for f in files]
     zips = [n for n in names if n.lower().endswith(".zip")]
     if zips and len(files) > 1:
         problems.append(Problem("zip_among_files", f"upload either one zip file or the files "
@@ -66,9 +51,7 @@ def save_uploads(files: list[UploadedFile], folder: Path) -> Path:
     if problems:
         raise UploadRefused(problems)
     for upload, name in zip(files, names, strict=True):
-        with open(folder / name, "wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
+        write_upload(upload, folder / name)
     return folder / names[0] if zips else folder
 
 

@@ -1,9 +1,9 @@
 """Turning a multipart upload into a bundle on disk: one ``bundle`` zip, or the bundle's
-``files`` written into a private temporary folder under names checked here."""
+``files`` written into a private temporary folder under names ``leaderboard.uploads``
+checked."""
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +13,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import exceptions
 
-from evaluator.errors import Problem, SubmissionInvalid
+from evaluator.errors import SubmissionInvalid
+from leaderboard.uploads import MIB, base_name, name_problems, write_upload
 
-MIB = 1024 * 1024
 # Room for the form fields and multipart framing on top of the files themselves.
 FORM_OVERHEAD = MIB
-SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class UploadTooLarge(exceptions.APIException):
@@ -38,28 +37,6 @@ def check_size(request) -> None:
                              f"most {settings.ELUE_UPLOAD_MAX_MB} MiB")
 
 
-def _save(upload: UploadedFile, target: Path) -> None:
-    with open(target, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-
-
-def name_problems(files: list[UploadedFile]) -> list[Problem]:
-    """A problem per file whose name is not a plain, safe file name, or repeats another."""
-    problems, seen = [], set()
-    for index, upload in enumerate(files):
-        name = upload.name or ""
-        if not SAFE_NAME.fullmatch(name) or ".." in name:
-            problems.append(Problem("bad_file_name", f"file name {name!r} is not allowed: use "
-                                  "letters, digits, '.', '_' and '-' only, starting with a "
-                                  "letter or digit (send a bundle with folders as a zip)",
-                                  file=name, field=f"files[{index}]"))
-        elif name in seen:
-            problems.append(Problem("duplicate_file", f"{name} is sent twice", file=name,
-                                  field=f"files[{index}]"))
-        seen.add(name)
-    return problems
-
 
 @contextmanager
 def bundle_on_disk(bundle: UploadedFile | None, files: list[UploadedFile] | None
@@ -68,7 +45,7 @@ def bundle_on_disk(bundle: UploadedFile | None, files: list[UploadedFile] | None
     with tempfile.TemporaryDirectory(prefix="elue-api-") as scratch:
         if bundle is not None:
             path = Path(scratch) / "bundle.zip"
-            _save(bundle, path)
+            write_upload(bundle, path)
             yield path
             return
         problems = name_problems(files or [])
@@ -77,5 +54,5 @@ def bundle_on_disk(bundle: UploadedFile | None, files: list[UploadedFile] | None
         folder = Path(scratch) / "bundle"
         folder.mkdir()
         for upload in files or []:
-            _save(upload, folder / upload.name)
+            write_upload(upload, folder / base_name(upload))
         yield folder
