@@ -27,9 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluator.benchmark import TASKS  # noqa: E402
+from evaluator.cost.reference_flops import REFERENCE_CONFIG  # noqa: E402
+from evaluator.cost.token_lengths import reference_tokenizer_dir  # noqa: E402
 from evaluator.data import available_tasks, load_test_set  # noqa: E402
-from evaluator.lengths import reference_tokenizer_dir  # noqa: E402
-from evaluator.reference import REFERENCE_CONFIG  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"
 THRESHOLDS = ("0.1", "0.2", "0.3", "0.4", "0.5", "0.6")
@@ -66,7 +66,7 @@ def build_bundle(folder: Path, test_sets: dict, seed: int) -> dict[tuple[str, st
 
 
 def evaluate_end_to_end(folder: Path, data_dir: Path):
-    from evaluator.bundle import load_bundle
+    from evaluator.bundle.load import load_bundle
     from evaluator.evaluate import evaluate_bundle
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -77,7 +77,7 @@ def evaluate_end_to_end(folder: Path, data_dir: Path):
 
 def fitted_macs(test_sets: dict, exits: dict) -> dict[tuple[str, str], np.ndarray]:
     """Per-example MACs from the fitted cost model (what the worker computed)."""
-    from evaluator.efficiency import definition_cost
+    from evaluator.cost.definition import definition_cost
 
     macs = {}
     model_dir = Path(tempfile.mkdtemp())
@@ -98,8 +98,8 @@ class NaiveCounter:
         self.models: dict[tuple[int, int], object] = {}
 
     def macs(self, labels: int, layer: int, length: int) -> int:
-        from evaluator.architecture import build_model, config_from_dict, head_module_names
-        from evaluator.flops import module_macs
+        from evaluator.cost.architectures import build_model, config_from_dict, head_module_names
+        from evaluator.cost.fvcore_rules import module_macs
 
         key = (labels, layer)
         if key not in self.models:  # building models is not charged to the baseline

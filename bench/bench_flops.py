@@ -18,11 +18,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evaluator.architecture import config_from_dict  # noqa: E402
 from evaluator.benchmark import TASKS  # noqa: E402
-from evaluator.cost_model import Probe, build_cost_model, count_parts  # noqa: E402
+from evaluator.cost.architectures import config_from_dict  # noqa: E402
+from evaluator.cost.per_example import Probe, build_cost_model, count_parts  # noqa: E402
+from evaluator.cost.reference_flops import REFERENCE_CONFIG, reference_lengths  # noqa: E402
 from evaluator.data import available_tasks, load_test_set  # noqa: E402
-from evaluator.reference import REFERENCE_CONFIG, reference_lengths  # noqa: E402
 
 LAYERS = (1, 3, 4, 6, 12)
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"

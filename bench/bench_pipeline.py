@@ -94,13 +94,14 @@ def wait_final(submissions: list, timeout: float, interval: float = 0.02) -> Non
     ``attempts`` > 1)."""
     from leaderboard.models import Submission
     from leaderboard.reaper import reap
+    from leaderboard.tasks import enqueue_evaluation
 
     ids, last_reap = [s.pk for s in submissions], time.monotonic()
 
     def done() -> bool:
         nonlocal last_reap
         if time.monotonic() - last_reap > 1:
-            reap()
+            reap(enqueue_evaluation)
             last_reap = time.monotonic()
         return not Submission.objects.filter(pk__in=ids).exclude(
             status__in=Submission.FINAL).exists()

@@ -9,3 +9,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elue.settings")
 app = Celery("elue")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Worker process set-up (torch threads per process); connects only in worker processes.
+import elue.worker  # noqa: E402, F401

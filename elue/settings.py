@@ -229,9 +229,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("ELUE_TASK_SOFT_TIME_LIMIT", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("ELUE_TASK_TIME_LIMIT", 1860)
-CELERY_IMPORTS = ["evaluator.tasks"]  # not a Django app, so autodiscovery misses it
 CELERY_TASK_DEFAULT_QUEUE = "site"
-CELERY_TASK_ROUTES = {"evaluator.tasks.*": {"queue": "evaluation"}}
+CELERY_TASK_ROUTES = {"leaderboard.tasks.evaluate_submission": {"queue": "evaluation"}}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("ELUE_CELERY_EAGER", False)
 # With the broker down, give up publishing quickly: the submission stays queued and the
@@ -253,7 +252,7 @@ ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before givi
 # An API request that died holding an Idempotency-Key (e.g. the database went away) frees
 # the key after this many seconds; longer than any request may run (gunicorn's timeout).
 ELUE_IDEMPOTENCY_ABANDONED_AFTER = env_int("ELUE_IDEMPOTENCY_ABANDONED_AFTER", 180)
-# Limits on an uploaded archive (see evaluator.archive.ArchiveLimits).
+# Limits on an uploaded archive (see evaluator.bundle.archive.ArchiveLimits).
 ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
 ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive
 ELUE_UPLOAD_MAX_RATIO = env_int("ELUE_UPLOAD_MAX_RATIO", 200)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from evaluator.benchmark import get_task
-from evaluator.bundle import load_bundle
+from evaluator.bundle.load import load_bundle
 from evaluator.errors import EvaluationFailed, InvalidInput, Problem
 from evaluator.evaluate import PointReport, Report, evaluate_bundle
 

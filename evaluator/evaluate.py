@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evaluator.bundle import Bundle, PointFiles
+from evaluator.bundle.load import Bundle, PointFiles
 from evaluator.data import LABELS_FILE, TestSet, load_test_set, task_dir
 from evaluator.errors import EvaluationFailed, Problem, SubmissionInvalid
-from evaluator.pareto import Point, overall_score, reference_at
-from evaluator.reference_curve import reference_curves
+from evaluator.pareto import Point
+from evaluator.score import overall_score, point_difference, reference_curves, task_score
 
 COUNTED = "counted"
 DECLARED = "declared"
 
 if TYPE_CHECKING:
-    from evaluator.cost_model import CostModel
-    from evaluator.custom_model import Agreement, CustomCost, ModelRunOptions
+    from evaluator.cost.per_example import CostModel
+    from evaluator.running.custom_code import Agreement, CustomCost, ModelRunOptions
 
 Progress = Callable[[str], None]
 
@@ -71,11 +71,11 @@ class Report:
 def check_cost_source(bundle: Bundle, allow_unsandboxed: bool = False) -> None:
     """A point needs a cost: counted from a model definition or declared in costs.json.
 
-    Custom model code needs a sandbox (``evaluator.sandbox``) unless ``allow_unsandboxed``.
+    Custom model code needs a sandbox (``evaluator.running.sandbox``) unless ``allow_unsandboxed``.
     """
     if bundle.model is not None:
         if bundle.model.code_files and not allow_unsandboxed:
-            from evaluator.sandbox import sandbox_available
+            from evaluator.running.sandbox import sandbox_available
 
             available, why = sandbox_available()
             if not available:
@@ -123,8 +123,8 @@ def declared_report(point: PointFiles, performance: float | None) -> PointReport
 def counted_reports(points: list[PointFiles], cost: CostModel, lengths: np.ndarray,
                     performances: list[float | None]) -> list[PointReport]:
     """Count every point of one task with the cost model of the bundle's definition."""
-    from evaluator.cost_model import point_cost
-    from evaluator.efficiency import check_exit_layers
+    from evaluator.cost.definition import check_exit_layers
+    from evaluator.cost.per_example import point_cost
 
     reports = []
     for point, performance in zip(points, performances, strict=True):
@@ -138,7 +138,7 @@ def counted_reports(points: list[PointFiles], cost: CostModel, lengths: np.ndarr
 def custom_reports(points: list[PointFiles], cost: CustomCost, lengths: np.ndarray,
                    performances: list[float | None]) -> list[PointReport]:
     """Count every point of one task with the sandbox's counts of a ``model.py``."""
-    from evaluator.custom_model import point_cost_of
+    from evaluator.running.custom_code import point_cost_of
 
     reports = []
     for point, performance in zip(points, performances, strict=True):
@@ -169,7 +169,7 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
     """Run a kind-4 model (filling ``bundle.points``), count the definition, re-run a
     kind-3 sample: (costs by task, custom (cost, lengths) by task, agreements by (task,
     point))."""
-    from evaluator import model_points
+    from evaluator.running import model_points
 
     runs = bundle.runs_model
     model = bundle.model
@@ -185,7 +185,7 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
         counted = model_points.custom_costs(bundle, tokens, options)
         custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
     else:
-        from evaluator.efficiency import definition_costs
+        from evaluator.cost.definition import definition_costs
 
         costs = definition_costs(bundle.model_dir, list(test_sets.values()))
     agreements = {}
@@ -202,9 +202,10 @@ def score_task(report: TaskReport, curve: list[Point] | None) -> None:
     """Fill in each point's difference to the reference and the task's ELUE score."""
     if curve is None or any(p.performance is None for p in report.points):
         return
-    for point in report.points:
-        point.difference = point.performance - reference_at(curve, point.mflops)
-    report.score = sum(p.difference for p in report.points) / len(report.points)
+    points = [Point(p.mflops, p.performance) for p in report.points]
+    for point, counted in zip(report.points, points, strict=True):
+        point.difference = point_difference(counted, curve)
+    report.score = task_score(points, curve)
 
 
 def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = None,
@@ -217,9 +218,9 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     files that cannot be scored, e.g. constant STS-B predictions) or ``DataInvalid`` (the
     ELUE data itself is missing or broken; labels are required with ``require_labels``).
     A model definition with code or weights is counted and run in the sandbox with
-    ``options`` (``evaluator.custom_model``).
+    ``options`` (``evaluator.running.custom_code``).
     """
-    from evaluator.custom_model import ModelRunOptions
+    from evaluator.running.custom_code import ModelRunOptions
 
     options = options or ModelRunOptions()
     check_cost_source(bundle, options.policy.allow_unsandboxed)

@@ -9,7 +9,7 @@ from collections import defaultdict
 from django.contrib.auth import get_user_model
 from django.db.models import Max
 
-from evaluator.pareto import overall_score
+from evaluator.score import overall_score
 from leaderboard.models import Entry, TaskScore
 from leaderboard.ranking import LeaderboardRow, rank_rows
 

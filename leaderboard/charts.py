@@ -8,7 +8,8 @@ from collections import defaultdict
 
 from django.urls import reverse
 
-from evaluator.pareto import Point, pareto_front, point_differences
+from evaluator.pareto import Point, pareto_front
+from evaluator.score import point_differences
 from leaderboard.models import Entry, OperatingPoint, ReferenceVersion, Task
 
 AXES = {"mflops": "MFLOPs per example (log scale)", "mparams": "MParams (log scale)"}

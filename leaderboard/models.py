@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Task(models.Model):
@@ -290,6 +292,11 @@ class Submission(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    def record_event(self, status: str, message: str = "", at: datetime | None = None) -> None:
+        """Add a line to the submission's log (``at``: now unless given)."""
+        SubmissionEvent.objects.create(submission=self, status=status, message=message,
+                                       at=at or timezone.now())
 
     def log(self) -> list[tuple[SubmissionEvent, float | None]]:
         """The events in order, each with the seconds since the previous one (how long the

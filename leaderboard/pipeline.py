@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from evaluator.evaluate import PointReport, Report
+from evaluator.score import overall_score
 from leaderboard.models import (
     Basis,
     Entry,
@@ -27,8 +28,10 @@ from leaderboard.models import (
     Submission,
     Task,
 )
-from leaderboard.scoring import score_entry
-from leaderboard.submissions import log_event
+from leaderboard.scoring import score_entry, store_scores
+
+if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
+    from evaluator.evaluate import PointReport, Report
 
 Status = Submission.Status
 BASIS = {"counted": Basis.COUNTED, "declared": Basis.DECLARED}
@@ -62,7 +65,7 @@ def claim(submission_id: int) -> Claim | None:
             raise Busy(submission_id)
         return None
     note = "" if submission.attempts == 1 else " (the previous attempt's worker was lost)"
-    log_event(submission, Status.RUNNING, f"attempt {submission.attempts} started{note}", now)
+    submission.record_event(Status.RUNNING, f"attempt {submission.attempts} started{note}", now)
     return Claim(submission_id, submission.attempts)
 
 
@@ -77,7 +80,7 @@ def progress(claim: Claim, message: str) -> None:
     submission = holding(claim).first()
     if submission is None:
         raise Stop(claim.submission_id)
-    log_event(submission, Status.RUNNING, message)
+    submission.record_event(Status.RUNNING, message)
 
 
 class Heartbeat:
@@ -126,21 +129,35 @@ def _create_entry(submission: Submission, report: Report) -> Entry:
     return entry
 
 
+def _scores(entry: Entry, report: Report, scored_against: int | None) -> dict[int, float]:
+    """Store the task scores the evaluation computed, against the reference version it used
+    (``scored_against``). Should a newer version have arrived meanwhile, the entry is scored
+    against that one instead: the background re-score may already have passed it by."""
+    version = ReferenceVersion.objects.current()
+    if version is None:
+        return {}  # the entry waits unscored; loading a reference re-scores every entry
+    if version.pk != scored_against:
+        return score_entry(entry, version)
+    task_ids = dict(Task.objects.values_list("slug", "pk"))
+    scores = {task_ids[t.task]: t.score for t in report.tasks if t.score is not None}
+    store_scores(entry, version, scores)
+    return scores
+
+
 @transaction.atomic
-def record_report(claim: Claim, report: Report) -> bool:
+def record_report(claim: Claim, report: Report, scored_against: int | None) -> bool:
     """Create the entry, its points and scores, and mark the submission scored; a no-op
-    returning ``False`` if this attempt no longer holds the submission."""
+    returning ``False`` if this attempt no longer holds the submission. ``scored_against``
+    is the reference version whose curves the evaluation used."""
     submission = holding(claim).select_for_update().first()
     if submission is None:
         return False
     entry = _create_entry(submission, report)
-    version = ReferenceVersion.objects.current()
-    # Without a reference curve yet, the entry waits unscored; loading one re-scores all.
-    scores = score_entry(entry, version) if version else {}
+    scores = _scores(entry, report, scored_against)
     holding(claim).update(status=Status.SCORED, entry=entry, finished_at=timezone.now())
-    overall = sum(scores.values()) / len(scores) if scores else None
+    overall = overall_score(scores)
     shown = "no reference" if overall is None else f"ELUE score {overall:+.2f}"
-    log_event(submission, Status.SCORED, f"scored on {len(scores)} task(s): {shown}")
+    submission.record_event(Status.SCORED, f"scored on {len(scores)} task(s): {shown}")
     return True
 
 
@@ -154,5 +171,5 @@ def fail_submission(queryset, reason: str, platform_fault: bool) -> bool:
     changed = queryset.update(status=Status.FAILED, failure_reason=reason,
                               platform_fault=platform_fault, finished_at=timezone.now())
     if changed:
-        log_event(submission, Status.FAILED, reason)
+        submission.record_event(Status.FAILED, reason)
     return bool(changed)

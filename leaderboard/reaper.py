@@ -10,6 +10,7 @@ Failures here are the platform's fault and do not count against the owner's quot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,9 +21,11 @@ from django.utils import timezone
 
 from leaderboard.models import Submission
 from leaderboard.pipeline import fail_submission
-from leaderboard.submissions import enqueue_evaluation, log_event
 
 Status = Submission.Status
+# Sends a submission's evaluation to the broker (``leaderboard.tasks.enqueue_evaluation``);
+# passed in, because the tasks module runs the reaper.
+Enqueue = Callable[[int], object]
 
 
 @dataclass
@@ -36,7 +39,7 @@ def _seconds_ago(now: datetime, seconds: int) -> datetime:
     return now - timedelta(seconds=seconds)
 
 
-def requeue_waiting(now: datetime) -> int:
+def requeue_waiting(now: datetime, enqueue: Enqueue) -> int:
     """Enqueue again every submission queued for too long."""
     waiting = Submission.objects.filter(status=Status.QUEUED).filter(
         Q(enqueued_at__lt=_seconds_ago(now, settings.ELUE_REQUEUE_AFTER)) |
@@ -46,7 +49,7 @@ def requeue_waiting(now: datetime) -> int:
         # Conditional, so two reapers racing enqueue it once.
         if Submission.objects.filter(pk=submission.pk, status=Status.QUEUED,
                                      enqueued_at=submission.enqueued_at).update(enqueued_at=now):
-            transaction.on_commit(lambda pk=submission.pk: enqueue_evaluation(pk))
+            transaction.on_commit(lambda pk=submission.pk: enqueue(pk))
             count += 1
     return count
 
@@ -62,7 +65,7 @@ def fail_overdue(now: datetime) -> int:
                for s in overdue)
 
 
-def restart_lost(now: datetime) -> tuple[int, int]:
+def restart_lost(now: datetime, enqueue: Enqueue) -> tuple[int, int]:
     """Queue again the submissions whose worker stopped beating; fail the often-lost ones."""
     lost = Submission.objects.filter(status=Status.RUNNING,
                                      heartbeat_at__lt=_seconds_ago(now, settings.ELUE_STALE_AFTER))
@@ -75,17 +78,17 @@ def restart_lost(now: datetime) -> tuple[int, int]:
                       "does not count against your daily quota")
             failed += fail_submission(same_attempt, reason, platform_fault=True)
         elif same_attempt.update(status=Status.QUEUED, enqueued_at=now):
-            log_event(submission, Status.QUEUED, "worker lost; queued again")
-            transaction.on_commit(lambda pk=submission.pk: enqueue_evaluation(pk))
+            submission.record_event(Status.QUEUED, "worker lost; queued again")
+            transaction.on_commit(lambda pk=submission.pk: enqueue(pk))
             restarted += 1
     return restarted, failed
 
 
 @transaction.atomic
-def reap(now: datetime | None = None) -> ReapResult:
+def reap(enqueue: Enqueue, now: datetime | None = None) -> ReapResult:
     now = now or timezone.now()
     result = ReapResult(failed=fail_overdue(now))
-    result.restarted, lost_failed = restart_lost(now)
+    result.restarted, lost_failed = restart_lost(now, enqueue)
     result.failed += lost_failed
-    result.requeued = requeue_waiting(now)
+    result.requeued = requeue_waiting(now, enqueue)
     return result

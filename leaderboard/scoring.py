@@ -1,4 +1,5 @@
-"""Computing and storing ELUE scores: the ORM side of ``evaluator.pareto``."""
+"""Storing ELUE scores: the ORM side of ``evaluator.score``. Scores are computed there
+only; here they are read against a stored reference version and saved with it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections import defaultdict
 
 from django.db import transaction
 
-from evaluator.pareto import Point, task_score
+from evaluator.pareto import Point
+from evaluator.score import task_score
 from leaderboard.models import Entry, ReferenceVersion, TaskScore
 
 
@@ -15,6 +17,17 @@ def reference_curves(version: ReferenceVersion) -> dict[int, list[Point]]:
     curves: dict[int, list[Point]] = defaultdict(list)
     for ref in version.points.all():
         curves[ref.task_id].append(Point(ref.mflops, ref.performance))
+    return dict(curves)
+
+
+def reference_curves_by_slug(version: ReferenceVersion | None) -> dict[str, list[Point]]:
+    """The reference points of ``version`` per task slug, as the evaluator takes them (empty
+    without a version: nothing is scored until a reference is loaded)."""
+    if version is None:
+        return {}
+    curves: dict[str, list[Point]] = defaultdict(list)
+    for ref in version.points.select_related("task"):
+        curves[ref.task.slug].append(Point(ref.mflops, ref.performance))
     return dict(curves)
 
 
@@ -40,13 +53,19 @@ def score_entry(entry: Entry, version: ReferenceVersion,
         for task_id, points in entry_points(entry).items()
         if task_id in curves
     }
+    store_scores(entry, version, scores)
+    return scores
+
+
+def store_scores(entry: Entry, version: ReferenceVersion, scores: dict[int, float]) -> None:
+    """Save the entry's task scores (per task id), computed against ``version``; scores of
+    tasks not in ``scores`` are removed."""
     for task_id, score in scores.items():
         TaskScore.objects.update_or_create(
             entry=entry, task_id=task_id,
             defaults={"score": score, "reference_version": version},
         )
     entry.scores.exclude(task_id__in=scores).delete()
-    return scores
 
 
 def rescore_all(version: ReferenceVersion | None = None) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from evaluator.reference_curve import REFERENCE_CSV, read_reference_rows
+from evaluator.score import REFERENCE_CSV, read_reference_rows
 from leaderboard.models import Basis, Entry, OperatingPoint, ReferencePoint, ReferenceVersion, Task
 
 logger = logging.getLogger(__name__)

@@ -1,15 +1,14 @@
-"""Receiving submissions: cheap checks at once, storage, quota, enqueueing, cancelling.
+"""Receiving submissions: cheap checks at once, storage, quota, enqueueing.
 
-Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker (``evaluator.tasks``);
-``leaderboard.pipeline`` holds what the worker does with the database.
+Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker
+(``leaderboard.tasks.evaluate_submission``); ``leaderboard.pipeline`` holds what the worker
+does with the database, ``leaderboard.actions`` what an owner does afterwards.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import tempfile
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from evaluator.archive import ArchiveLimits
-from evaluator.bundle import Bundle, load_bundle
+from evaluator.bundle.load import Bundle, load_bundle
 from evaluator.errors import Problem, SubmissionInvalid
-from leaderboard.models import Entry, Submission, SubmissionEvent, TestData
+from leaderboard.models import Entry, Submission, TestData
+from leaderboard.tasks import enqueue_evaluation
+from leaderboard.uploads import archive_limits, store_upload, upload_root
 
 logger = logging.getLogger(__name__)
 Status = Submission.Status
@@ -33,16 +33,6 @@ class QuotaExceeded(Exception):
         self.limit, self.resets_at = limit, resets_at
         super().__init__(f"daily limit of {limit} submissions reached; the next one is "
                          f"possible at {resets_at:%Y-%m-%d %H:%M} UTC")
-
-
-def archive_limits() -> ArchiveLimits:
-    mib = 1024 * 1024
-    return ArchiveLimits(
-        max_members=settings.ELUE_UPLOAD_MAX_MEMBERS,
-        max_total_bytes=settings.ELUE_UPLOAD_MAX_MB * mib,
-        max_file_bytes=settings.ELUE_UPLOAD_MAX_MB * mib,
-        max_ratio=float(settings.ELUE_UPLOAD_MAX_RATIO),
-    )
 
 
 def check_quota(owner, now: datetime | None = None) -> None:
@@ -86,43 +76,6 @@ def validate_upload(upload: Path) -> Bundle:
         return bundle
 
 
-def upload_root() -> Path:
-    return Path(settings.MEDIA_ROOT)
-
-
-def store_upload(upload: Path) -> str:
-    """Copy the upload (a zip, or a folder zipped here) into the upload directory; returns
-    its path relative to it."""
-    relative = Path("submissions") / f"{uuid.uuid4().hex}.zip"
-    target = upload_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if upload.is_dir():
-        shutil.make_archive(str(target.with_suffix("")), "zip", root_dir=upload)
-    else:
-        shutil.copyfile(upload, target)
-    return relative.as_posix()
-
-
-def log_event(submission: Submission, status: str, message: str = "",
-              at: datetime | None = None) -> None:
-    SubmissionEvent.objects.create(submission=submission, status=status, message=message,
-                                   at=at or timezone.now())
-
-
-def enqueue_evaluation(submission_id: int) -> bool:
-    """Send the evaluation task; with the broker down, log and leave the submission queued
-    for the reaper. Returns whether the message was sent."""
-    from evaluator.tasks import evaluate_submission
-
-    try:
-        evaluate_submission.delay(submission_id)
-    except Exception:  # kombu raises several kinds for an unreachable broker
-        logger.warning("broker unreachable; submission %s stays queued for the reaper",
-                       submission_id, exc_info=True)
-        return False
-    return True
-
-
 def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
                   affiliation: str = "", paper_url: str = "", code_url: str = "",
                   visibility: str = Entry.Visibility.PUBLIC) -> Submission:
@@ -144,9 +97,9 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
                 owner=owner, name=name, description=description, affiliation=affiliation,
                 paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,
                 bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now())
-            log_event(submission, Status.RECEIVED, "upload received", received)
-            log_event(submission, Status.VALIDATING, "checking files", validating)
-            log_event(submission, Status.QUEUED, _summary(bundle))
+            submission.record_event(Status.RECEIVED, "upload received", received)
+            submission.record_event(Status.VALIDATING, "checking files", validating)
+            submission.record_event(Status.QUEUED, _summary(bundle))
             transaction.on_commit(lambda: enqueue_evaluation(submission.pk))
     except BaseException:
         (upload_root() / stored).unlink(missing_ok=True)
@@ -162,58 +115,3 @@ def _summary(bundle: Bundle) -> str:
                 f"({thresholds} operating point(s) per task)")
     cost = "counted from the model definition" if bundle.model else "declared"
     return f"files valid: {len(bundle.points)} operating point(s) on {tasks}; cost {cost}"
-
-
-def cancel(submission: Submission) -> bool:
-    """Cancel a submission that has not finished; a running worker stops at its next step."""
-    changed = Submission.objects.filter(pk=submission.pk).exclude(
-        status__in=Submission.FINAL).update(status=Status.CANCELLED, finished_at=timezone.now())
-    if changed:
-        log_event(submission, Status.CANCELLED, "cancelled by the owner")
-    return bool(changed)
-
-
-class ActionRefused(Exception):
-    """An owner action that does not apply to the submission in its current state."""
-
-
-def set_visibility(submission: Submission, visibility: str) -> None:
-    """Make the submission, and its entry once scored, public or private."""
-    from leaderboard.entries import set_entry_visibility
-
-    if visibility not in Entry.Visibility.values:
-        raise ActionRefused(f"visibility must be one of {', '.join(Entry.Visibility.values)}")
-    Submission.objects.filter(pk=submission.pk).update(visibility=visibility)
-    submission.visibility = visibility
-    if submission.entry_id is not None:
-        set_entry_visibility(submission.entry, visibility)
-
-
-def delete_submission(submission: Submission) -> None:
-    """Delete a submission: cancel it if it has not finished, remove its entry from the
-    leaderboard and its stored files. The row stays, hidden, so the quota still counts it."""
-    cancel(submission)
-    with transaction.atomic():
-        if submission.entry_id is not None:
-            Entry.objects.filter(pk=submission.entry_id).delete()
-        Submission.objects.filter(pk=submission.pk).update(deleted_at=timezone.now(),
-                                                           entry=None)
-    if submission.bundle:
-        (upload_root() / submission.bundle).unlink(missing_ok=True)
-
-
-def resubmit(submission: Submission) -> Submission:
-    """Submit the same files and metadata again, as a new submission (quota applies).
-
-    Only a finished submission can be resubmitted: a running one would count twice.
-    """
-    if not submission.is_final:
-        raise ActionRefused(f"submission {submission.pk} is still {submission.status}; "
-                            "cancel it or wait for it to finish before resubmitting")
-    stored = upload_root() / submission.bundle
-    if not stored.is_file():
-        raise ActionRefused(f"the files of submission {submission.pk} are no longer stored")
-    return submit_bundle(
-        submission.owner, stored, name=submission.name, description=submission.description,
-        affiliation=submission.affiliation, paper_url=submission.paper_url,
-        code_url=submission.code_url, visibility=submission.visibility)

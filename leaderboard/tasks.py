@@ -1,11 +1,148 @@
-"""Light site tasks (the ``site`` queue). Heavy evaluation lives in ``evaluator.tasks``."""
+"""The Celery tasks, thin shells that take ids: load the rows, call the pure code, save,
+set the status.
+
+``evaluate_submission`` is the heavy one, routed to the ``evaluation`` queue by name
+(``CELERY_TASK_ROUTES``) and sent by ``enqueue_evaluation``; the light site jobs
+(re-scoring, the reaper) use the ``site`` queue.
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from leaderboard.models import ReferenceVersion
-from leaderboard.scoring import rescore_all
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError
+
+from evaluator.errors import DataInvalid, EvaluationFailed, InvalidInput
+from leaderboard import pipeline
+from leaderboard.models import ReferenceVersion, Submission
+from leaderboard.reaper import reap
+from leaderboard.scoring import reference_curves_by_slug, rescore_all
+from leaderboard.uploads import archive_limits, upload_root
+
+if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
+    from evaluator.evaluate import Report
+
+logger = logging.getLogger(__name__)
+
+
+def run_evaluation(claim: pipeline.Claim, submission: Submission,
+                   reference: ReferenceVersion | None) -> Report:
+    """Unpack the stored bundle in a scratch directory and evaluate it, scoring against the
+    curves of ``reference``."""
+    # The evaluation stack (torch, transformers, fvcore) loads in the worker that runs it,
+    # never in the web process that imports this module to enqueue.
+    from evaluator.bundle.load import load_bundle
+    from evaluator.evaluate import evaluate_bundle
+
+    with tempfile.TemporaryDirectory(prefix=f"elue-{submission.pk}-") as scratch:
+        bundle = load_bundle(upload_root() / submission.bundle, Path(scratch) / "bundle",
+                             archive_limits())
+        return evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
+                               progress=lambda message: pipeline.progress(claim, message),
+                               curves=reference_curves_by_slug(reference),
+                               options=model_run_options(seed=submission.pk))
+
+
+def model_run_options(seed: int = 0):
+    """Sandbox limits and inference settings for submitted models, from the settings."""
+    from evaluator.running.custom_code import ModelRunOptions
+    from evaluator.running.sandbox import SandboxPolicy
+
+    policy = SandboxPolicy(
+        memory_mib=settings.ELUE_SANDBOX_MEMORY_MB, cpu_seconds=settings.ELUE_SANDBOX_CPU_SECONDS,
+        wall_seconds=settings.ELUE_SANDBOX_WALL_SECONDS,
+        processes=settings.ELUE_SANDBOX_PROCESSES, file_mib=settings.ELUE_SANDBOX_FILE_MB,
+        threads=settings.ELUE_SANDBOX_THREADS,
+        allow_unsandboxed=settings.ELUE_ALLOW_UNSANDBOXED_CODE)
+    return ModelRunOptions(policy, settings.ELUE_INFERENCE_TOKEN_BUDGET,
+                           settings.ELUE_RERUN_SAMPLE, seed)
+
+
+def describe(error: InvalidInput) -> str:
+    return "\n".join(str(problem) for problem in error.problems)
+
+
+@shared_task(bind=True, max_retries=None)
+def evaluate_submission(self, submission_id: int) -> str:
+    """Evaluate submission ``submission_id`` and put it on the leaderboard."""
+    try:
+        claim = pipeline.claim(submission_id)
+    except pipeline.Busy:
+        # A live attempt may still be running it (or its worker just died): look again
+        # once its heartbeat would have gone stale.
+        raise self.retry(countdown=settings.ELUE_STALE_AFTER + 1) from None
+    if claim is None:
+        return "nothing to do"
+    submission = Submission.objects.get(pk=submission_id)
+    reference = ReferenceVersion.objects.current()
+    with pipeline.Heartbeat(claim):
+        try:
+            report = run_evaluation(claim, submission, reference)
+        except pipeline.Stop:
+            return "stopped"
+        except DataInvalid as error:
+            # The server's own test data, not the submission: log the details, never the
+            # hidden files' paths or contents to the submitter.
+            logger.error("test data unusable for submission %s: %s", submission_id, error)
+            pipeline.fail(claim, "the server's test data for this task is unavailable; the "
+                          "ELUE team has been notified, and this does not count against your "
+                          "quota", platform_fault=True)
+            return "failed"
+        except InvalidInput as error:
+            pipeline.fail(claim, describe(error), platform_fault=False)
+            return "failed"
+        except EvaluationFailed as error:
+            pipeline.fail(claim, str(error), platform_fault=False)
+            return "failed"
+        except SoftTimeLimitExceeded:
+            limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+            pipeline.fail(claim, f"evaluation took longer than the {limit} s limit; this does "
+                          "not count against your daily quota", platform_fault=True)
+            return "timed out"
+        except Exception:
+            logger.exception("evaluating submission %s failed", submission_id)
+            pipeline.fail(claim, "internal error while evaluating; the ELUE team has been "
+                          "notified, and this does not count against your quota",
+                          platform_fault=True)
+            return "error"
+        return save_report(claim, report, reference.pk if reference else None)
+
+
+def save_report(claim: pipeline.Claim, report: Report, scored_against: int | None,
+                tries: int = 3) -> str:
+    """Record the result, retrying a failing database briefly (e.g. a locked SQLite file)
+    rather than leaving the submission running until the reaper calls its worker lost."""
+    for attempt in range(1, tries + 1):
+        try:
+            recorded = pipeline.record_report(claim, report, scored_against)
+            return "scored" if recorded else "superseded"
+        except DatabaseError:
+            logger.warning("saving submission %s failed (try %d of %d)", claim.submission_id,
+                           attempt, tries, exc_info=True)
+            time.sleep(attempt)
+    pipeline.fail(claim, "internal error while saving the result; the ELUE team has been "
+                  "notified, and this does not count against your quota", platform_fault=True)
+    return "error"
+
+
+def enqueue_evaluation(submission_id: int) -> bool:
+    """Send the evaluation task; with the broker down, log and leave the submission queued
+    for the reaper. Returns whether the message was sent."""
+    try:
+        evaluate_submission.delay(submission_id)
+    except Exception:  # kombu raises several kinds for an unreachable broker
+        logger.warning("broker unreachable; submission %s stays queued for the reaper",
+                       submission_id, exc_info=True)
+        return False
+    return True
 
 
 @shared_task
@@ -17,8 +154,4 @@ def rescore_entries(version_id: int) -> int:
 @shared_task
 def reap_submissions() -> dict:
     """Celery beat runs this: see ``leaderboard.reaper``."""
-    from dataclasses import asdict
-
-    from leaderboard.reaper import reap
-
-    return asdict(reap())
+    return asdict(reap(enqueue_evaluation))

@@ -1,13 +1,18 @@
-"""Uploaded files as the service layer reads them: plain, safe, distinct names, written to
-disk in chunks. Shared by the site's submit form and the API."""
+"""Uploaded files and where they are kept: plain, safe, distinct names, written to disk in
+chunks (shared by the site's submit form and the API); the archive limits from the settings;
+the upload directory and storing a bundle in it (the worker reads it back from there)."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
+from evaluator.bundle.archive import ArchiveLimits
 from evaluator.errors import Problem
 
 MIB = 1024 * 1024
@@ -43,3 +48,29 @@ def write_upload(upload: UploadedFile, target: Path) -> None:
     with open(target, "wb") as out:
         for chunk in upload.chunks():
             out.write(chunk)
+
+
+def archive_limits() -> ArchiveLimits:
+    return ArchiveLimits(
+        max_members=settings.ELUE_UPLOAD_MAX_MEMBERS,
+        max_total_bytes=settings.ELUE_UPLOAD_MAX_MB * MIB,
+        max_file_bytes=settings.ELUE_UPLOAD_MAX_MB * MIB,
+        max_ratio=float(settings.ELUE_UPLOAD_MAX_RATIO),
+    )
+
+
+def upload_root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def store_upload(upload: Path) -> str:
+    """Copy the upload (a zip, or a folder zipped here) into the upload directory; returns
+    its path relative to it."""
+    relative = Path("submissions") / f"{uuid.uuid4().hex}.zip"
+    target = upload_root() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if upload.is_dir():
+        shutil.make_archive(str(target.with_suffix("")), "zip", root_dir=upload)
+    else:
+        shutil.copyfile(upload, target)
+    return relative.as_posix()

@@ -53,10 +53,10 @@ def stored(settings, tmp_path, data_root, seeded):
 @pytest.fixture
 def enqueued(monkeypatch):
     """Capture what would be sent to the broker, instead of sending it."""
-    from leaderboard import reaper, submissions
+    from leaderboard import submissions, tasks
 
     sent = []
     record = lambda pk: sent.append(pk) or True  # noqa: E731
     monkeypatch.setattr(submissions, "enqueue_evaluation", record)
-    monkeypatch.setattr(reaper, "enqueue_evaluation", record)
+    monkeypatch.setattr(tasks, "enqueue_evaluation", record)
     return sent

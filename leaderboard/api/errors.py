@@ -23,7 +23,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from evaluator.errors import InvalidInput, Problem
-from leaderboard.submissions import ActionRefused, QuotaExceeded
+from leaderboard.actions import ActionRefused
+from leaderboard.submissions import QuotaExceeded
 
 logger = logging.getLogger("leaderboard.api")
 

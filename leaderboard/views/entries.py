@@ -8,9 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from evaluator.pareto import overall_score
-from leaderboard.entries import delete_entry, pareto_status, set_entry_visibility
+from evaluator.score import overall_score
+from leaderboard.actions import delete_entry, set_entry_visibility
 from leaderboard.models import Entry, OperatingPoint, TaskScore
+from leaderboard.standing import pareto_status
 
 # How the performance and the parameter count of an entry of each kind were obtained.
 PROVENANCE = {

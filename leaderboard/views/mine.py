@@ -12,15 +12,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from leaderboard.actions import ActionRefused, cancel, delete_submission, resubmit, set_visibility
 from leaderboard.models import Entry, Submission
-from leaderboard.submissions import (
-    ActionRefused,
-    QuotaExceeded,
-    cancel,
-    delete_submission,
-    resubmit,
-    set_visibility,
-)
+from leaderboard.submissions import QuotaExceeded
 
 
 def own_submissions(user):

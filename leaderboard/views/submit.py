@@ -13,7 +13,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from evaluator.bundle import Bundle
+from evaluator.bundle.load import Bundle
 from evaluator.errors import Problem, SubmissionInvalid
 from leaderboard.forms import (
     EntryMetadataForm,

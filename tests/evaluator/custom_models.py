@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluator.lengths import reference_tokenizer_dir
+from evaluator.cost.token_lengths import reference_tokenizer_dir
 
 MODEL_CODE = '''
 import torch

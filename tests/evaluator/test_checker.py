@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from evaluator.checker import main
-from evaluator.lengths import reference_tokenizer_dir
-from evaluator.reference import REFERENCE_CONFIG
+from evaluator.cost.reference_flops import REFERENCE_CONFIG
+from evaluator.cost.token_lengths import reference_tokenizer_dir
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR
 from tests.evaluator.builders import (
     EXIT_LAYER_HEADER,

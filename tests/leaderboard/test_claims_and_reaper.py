@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from elue.worker import threads_per_process
 from evaluator.evaluate import Report
-from evaluator.worker import threads_per_process
-from leaderboard import pipeline, reaper, submissions
+from leaderboard import actions, pipeline, reaper, tasks
 from leaderboard.models import Entry, Submission
 from leaderboard.pipeline import Busy, claim, record_report
 
@@ -42,15 +42,15 @@ def test_a_stale_attempt_is_taken_over_and_cannot_record(queued, settings):
     age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
     second = claim(queued.pk)
     assert second.attempt == 2
-    assert record_report(first, Report([], None)) is False
-    assert record_report(second, Report([], None)) is True
+    assert record_report(first, Report([], None), None) is False
+    assert record_report(second, Report([], None), None) is True
     assert claim(queued.pk) is None  # scored: a late delivery has nothing to do
     assert Entry.objects.filter(submission=queued).count() == 1
 
 
 def test_a_stopped_attempt_notices_at_its_next_step(queued):
     attempt = claim(queued.pk)
-    submissions.cancel(queued)
+    actions.cancel(queued)
     with pytest.raises(pipeline.Stop):
         pipeline.progress(attempt, "next step")
 
@@ -59,10 +59,11 @@ def test_the_reaper_requeues_a_submission_whose_message_was_lost(
         queued, settings, enqueued, django_capture_on_commit_callbacks):
     age(queued, enqueued_at=settings.ELUE_REQUEUE_AFTER + 1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert reaper.reap().requeued == 1
+        assert reaper.reap(tasks.enqueue_evaluation).requeued == 1
     assert enqueued == [queued.pk]
     with django_capture_on_commit_callbacks(execute=True):
-        assert reaper.reap().requeued == 0  # just enqueued again: not yet overdue
+        # Just enqueued again: not yet overdue.
+        assert reaper.reap(tasks.enqueue_evaluation).requeued == 0
 
 
 def test_the_reaper_restarts_a_submission_whose_worker_died(
@@ -70,7 +71,7 @@ def test_the_reaper_restarts_a_submission_whose_worker_died(
     claim(queued.pk)
     age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert reaper.reap().restarted == 1
+        assert reaper.reap(tasks.enqueue_evaluation).restarted == 1
     queued.refresh_from_db()
     assert queued.status == Status.QUEUED and enqueued == [queued.pk]
     assert queued.events.last().message == "worker lost; queued again"
@@ -80,7 +81,7 @@ def test_the_reaper_gives_up_after_repeated_worker_losses(queued, settings, enqu
     settings.ELUE_MAX_ATTEMPTS = 1
     claim(queued.pk)
     age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
-    assert reaper.reap().failed == 1
+    assert reaper.reap(tasks.enqueue_evaluation).failed == 1
     queued.refresh_from_db()
     assert queued.status == Status.FAILED and queued.platform_fault
     assert "lost 1 times" in queued.failure_reason
@@ -89,14 +90,14 @@ def test_the_reaper_gives_up_after_repeated_worker_losses(queued, settings, enqu
 def test_the_reaper_fails_a_submission_past_the_hard_limit(queued, settings, enqueued):
     claim(queued.pk)
     age(queued, started_at=settings.CELERY_TASK_TIME_LIMIT + 1)
-    assert reaper.reap().failed == 1
+    assert reaper.reap(tasks.enqueue_evaluation).failed == 1
     queued.refresh_from_db()
     assert queued.status == Status.FAILED and "hard limit" in queued.failure_reason
 
 
 def test_the_reaper_leaves_healthy_submissions_alone(queued, enqueued):
     claim(queued.pk)
-    assert reaper.reap() == reaper.ReapResult(0, 0, 0)
+    assert reaper.reap(tasks.enqueue_evaluation) == reaper.ReapResult(0, 0, 0)
 
 
 def test_torch_threads_share_the_cores_between_worker_processes():

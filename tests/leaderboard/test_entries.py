@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from leaderboard.entries import delete_entry, pareto_status, set_entry_visibility
+from leaderboard.actions import delete_entry, set_entry_visibility
 from leaderboard.models import Entry
 from leaderboard.published import PublishedPoint, create_published_entry
+from leaderboard.standing import pareto_status
 
 pytestmark = pytest.mark.django_db
 

@@ -37,7 +37,7 @@ def test_it_ranks_full_coverage_entries_first(client, seeded):
 
 def test_it_filters_by_parameter_track(client, seeded):
     names = row_names(client.get("/?track=40").content.decode())
-    assert names == ["PABEE (ALBERT)", "ALBERT-BASE-3L"]
+    assert names == ["PABEE (ALBERT)", "ALBERT-BASE"]
 
 
 def test_it_hides_private_entries(client, seeded):

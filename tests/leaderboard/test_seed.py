@@ -31,7 +31,7 @@ def test_it_loads_the_reference_curve(seeded):
 
 def test_it_seeds_every_published_entry(seeded):
     assert Entry.objects.filter(kind=Entry.Kind.PUBLISHED, owner=None).count() == 16
-    assert OperatingPoint.objects.count() == 215
+    assert OperatingPoint.objects.count() == 239
     bert = Entry.objects.get(name="BERT-BASE")
     assert bert.points.filter(task__slug="sst-2").count() == 4
     assert Entry.objects.get(name="PABEE (ALBERT)").is_dynamic

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from evaluator.checker import check
 from evaluator.errors import SubmissionInvalid
-from evaluator.tasks import evaluate_submission
+from leaderboard.actions import cancel
 from leaderboard.models import Entry, Submission, TestData
-from leaderboard.submissions import QuotaExceeded, cancel, submit_bundle
+from leaderboard.submissions import QuotaExceeded, submit_bundle
+from leaderboard.tasks import evaluate_submission
 from leaderboard.testdata import import_test_data
 from tests.conftest import ELUE_DATA_DIR
 from tests.evaluator.builders import (
@@ -133,10 +134,10 @@ def test_constant_stsb_predictions_fail_with_a_reason(alice, stored, tmp_path, e
 
 def test_unexpected_errors_fail_as_the_platforms_fault(alice, stored, tmp_path, enqueued,
                                                        monkeypatch):
-    import evaluator.tasks
+    from leaderboard import tasks
 
     submission = submit(alice, declared_folder(tmp_path / "b"))
-    monkeypatch.setattr(evaluator.tasks, "run_evaluation", lambda *a: 1 / 0)
+    monkeypatch.setattr(tasks, "run_evaluation", lambda *a: 1 / 0)
     assert evaluate_submission.apply(args=[submission.pk]).get() == "error"
     submission.refresh_from_db()
     assert submission.status == Status.FAILED and submission.platform_fault
@@ -158,17 +159,16 @@ def test_a_failing_save_is_retried_then_failed_with_the_real_reason(alice, store
                                                                     enqueued, monkeypatch):
     from django.db import OperationalError
 
-    import evaluator.tasks
-    from leaderboard import pipeline
+    from leaderboard import pipeline, tasks
 
     calls = []
 
-    def locked(claim, report):
+    def locked(claim, report, scored_against):
         calls.append(claim)
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(pipeline, "record_report", locked)
-    monkeypatch.setattr(evaluator.tasks.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(tasks.time, "sleep", lambda seconds: None)
     submission = submit(alice, declared_folder(tmp_path / "b"))
     assert evaluate_submission.apply(args=[submission.pk]).get() == "error"
     submission.refresh_from_db()
@@ -179,7 +179,7 @@ def test_a_failing_save_is_retried_then_failed_with_the_real_reason(alice, store
 
 def test_delete_hides_the_submission_removes_its_entry_and_files_but_keeps_the_quota(
         alice, stored, tmp_path, enqueued, settings):
-    from leaderboard.submissions import delete_submission
+    from leaderboard.actions import delete_submission
 
     settings.ELUE_DAILY_SUBMISSIONS = 1
     submission = submit(alice, declared_folder(tmp_path / "b"))
@@ -195,7 +195,7 @@ def test_delete_hides_the_submission_removes_its_entry_and_files_but_keeps_the_q
 
 
 def test_delete_cancels_a_submission_still_queued(alice, stored, tmp_path, enqueued):
-    from leaderboard.submissions import delete_submission
+    from leaderboard.actions import delete_submission
 
     submission = submit(alice, declared_folder(tmp_path / "b"))
     delete_submission(submission)
@@ -206,7 +206,7 @@ def test_delete_cancels_a_submission_still_queued(alice, stored, tmp_path, enque
 
 
 def test_visibility_follows_from_submission_to_entry(alice, stored, tmp_path, enqueued):
-    from leaderboard.submissions import set_visibility
+    from leaderboard.actions import set_visibility
 
     submission = submit(alice, declared_folder(tmp_path / "b"))
     evaluate_submission.run(submission.pk)
@@ -217,7 +217,7 @@ def test_visibility_follows_from_submission_to_entry(alice, stored, tmp_path, en
 
 
 def test_resubmit_makes_a_new_submission_of_the_same_files(alice, stored, tmp_path, enqueued):
-    from leaderboard.submissions import ActionRefused, resubmit
+    from leaderboard.actions import ActionRefused, resubmit
 
     first = submit(alice, declared_folder(tmp_path / "b"), name="Again")
     with pytest.raises(ActionRefused, match="still queued"):

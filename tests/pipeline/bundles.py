@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from evaluator.benchmark import TASKS
-from evaluator.lengths import reference_tokenizer_dir
-from evaluator.reference import REFERENCE_CONFIG
+from evaluator.cost.reference_flops import REFERENCE_CONFIG
+from evaluator.cost.token_lengths import reference_tokenizer_dir
 from tests.evaluator.builders import PREDICTION_HEADER, true_labels, tsv, write, zip_folder
 
 FIVE_TASKS = ("sst-2", "snli", "scitail", "mrpc", "sts-b")

@@ -15,7 +15,7 @@ from leaderboard.board import public_rows
 from leaderboard.models import Entry, ReferenceVersion, Submission, SubmissionEvent, TaskScore
 from leaderboard.reaper import reap
 from leaderboard.submissions import submit_bundle
-from leaderboard.tasks import rescore_entries
+from leaderboard.tasks import enqueue_evaluation, rescore_entries
 from tests.conftest import ELUE_DATA_DIR
 from tests.pipeline.bundles import declared_bundle, malformed_bundle, verified_bundle
 from tests.pipeline.harness import wait_for
@@ -154,13 +154,13 @@ def test_killing_the_worker_mid_evaluation_then_starting_another_loses_nothing(
     # Redis keeps the dead worker's message unacknowledged for the visibility timeout (half
     # an hour); the reaper sees the silent heartbeat (ELUE_STALE_AFTER = 4 s) and queues the
     # submission again.
-    wait_for(lambda: reap().restarted == 1, 30, 0.5, lambda: describe(submission))
+    wait_for(lambda: reap(enqueue_evaluation).restarted == 1, 30, 0.5, lambda: describe(submission))
     submission = finished(submission, 150, workers)
 
     assert_scored_once(submission)
     assert submission.attempts == 2, describe(submission)
     assert submission.events.filter(message="worker lost; queued again").count() == 1
-    assert reap().restarted == 0
+    assert reap(enqueue_evaluation).restarted == 0
 
 
 def test_a_submission_made_while_redis_is_down_is_scored_once_it_is_back(
@@ -180,7 +180,7 @@ def test_a_submission_made_while_redis_is_down_is_scored_once_it_is_back(
     submission.refresh_from_db()
     assert submission.status == Status.QUEUED  # nobody enqueued it but the reaper will
     # Queued longer than ELUE_REQUEUE_AFTER (2 s): the reaper enqueues it again.
-    assert reap().requeued == 1
+    assert reap(enqueue_evaluation).requeued == 1
     submission = finished(submission, 60, workers)
 
     assert_scored_once(submission)

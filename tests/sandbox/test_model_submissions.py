@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from evaluator.benchmark import TASKS
-from evaluator.bundle import load_bundle
-from evaluator.custom_model import ModelRunOptions
+from evaluator.bundle.load import load_bundle
 from evaluator.data import load_test_set
-from evaluator.model_points import run_points, tokenize
-from evaluator.sandbox import sandbox_available
+from evaluator.running.custom_code import ModelRunOptions
+from evaluator.running.model_points import run_points, tokenize
+from evaluator.running.sandbox import sandbox_available
 from leaderboard.models import Entry, Submission
 from leaderboard.submissions import submit_bundle
 from tests.conftest import ELUE_DATA_DIR

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from leaderboard.models import Entry, Submission
-from leaderboard.submissions import log_event
 from tests.conftest import REPO_DIR
 from tests.pipeline.bundles import declared_bundle, malformed_bundle
 
@@ -214,7 +213,7 @@ def test_cancel_and_visibility_from_my_submissions(visit, django_user_model):
     # Not sent to the broker: it stays queued until cancelled.
     waiting = Submission.objects.create(owner=gail, name="Waiting", kind=Entry.Kind.DECLARED,
                                         bundle="none.zip", status=Submission.Status.QUEUED)
-    log_event(waiting, Submission.Status.QUEUED, "files valid")
+    waiting.record_event(Submission.Status.QUEUED, "files valid")
     tab = visit()
     log_in(tab, "gail", "pw-gail-123")
     page = tab.page

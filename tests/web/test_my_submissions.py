@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from leaderboard.models import Entry, Submission
-from leaderboard.submissions import log_event
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -15,8 +14,8 @@ def make_submission(owner, status=Status.QUEUED, **fields) -> Submission:
     submission = Submission.objects.create(owner=owner, name=fields.pop("name", "Tiny"),
                                            kind=Entry.Kind.DECLARED, bundle="none.zip",
                                            status=status, **fields)
-    log_event(submission, Status.RECEIVED, "upload received")
-    log_event(submission, status, "files valid")
+    submission.record_event(Status.RECEIVED, "upload received")
+    submission.record_event(status, "files valid")
     return submission
 
 

@@ -7,7 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.response import Response
 
-from evaluator.pareto import overall_score
+from evaluator.score import overall_score
+from leaderboard.actions import delete_entry, set_entry_visibility
 from leaderboard.api.idempotency import idempotent
 from leaderboard.api.serializers import (
     EntryDetailSerializer,
@@ -15,9 +16,9 @@ from leaderboard.api.serializers import (
     PublishedEntryInput,
     VisibilityInput,
 )
-from leaderboard.entries import delete_entry, pareto_status, set_entry_visibility
 from leaderboard.models import Entry
 from leaderboard.published import PublishedPoint, create_published_entry
+from leaderboard.standing import pareto_status
 
 
 def with_details(entry: Entry) -> Entry:

@@ -8,7 +8,8 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from evaluator.pareto import overall_score
+from evaluator.score import overall_score
+from leaderboard.actions import ActionRefused, cancel, delete_submission, resubmit, set_visibility
 from leaderboard.api.idempotency import idempotent
 from leaderboard.api.serializers import (
     SubmissionDetailSerializer,
@@ -18,14 +19,7 @@ from leaderboard.api.serializers import (
 )
 from leaderboard.api.uploads import bundle_on_disk, check_size
 from leaderboard.models import Submission, TaskScore
-from leaderboard.submissions import (
-    ActionRefused,
-    cancel,
-    delete_submission,
-    resubmit,
-    set_visibility,
-    submit_bundle,
-)
+from leaderboard.submissions import submit_bundle
 
 
 def with_details(submission: Submission) -> Submission:

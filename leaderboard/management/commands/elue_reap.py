@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from leaderboard.reaper import reap
+from leaderboard.tasks import enqueue_evaluation
 
 
 class Command(BaseCommand):
@@ -12,6 +13,6 @@ class Command(BaseCommand):
             "lost, and fail those running past the hard time limit.")
 
     def handle(self, **options):
-        result = reap()
+        result = reap(enqueue_evaluation)
         self.stdout.write(f"requeued {result.requeued}, restarted {result.restarted}, "
                           f"failed {result.failed}")

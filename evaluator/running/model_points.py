@@ -1,0 +1,141 @@
+"""Operating points of submitted models: tokenising once, running kind 4, counting custom
+code per task, and checking kind-3 files against a re-run sample (SPEC §2 kinds 3 and 4).
+
+``evaluator.evaluate`` calls these in order::
+
+    tokens = tokenize(bundle.model, test_sets)
+    bundle.points = run_points(bundle, test_sets, tokens, options, progress)   # kind 4
+    costs = custom_costs(bundle, tokens, options)                              # model.py
+    checks = rerun_agreements(bundle, tokens, options, progress)               # weights
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from evaluator.bundle.load import Bundle, PointFiles
+from evaluator.bundle.model_files import ModelDefinition
+from evaluator.bundle.names import exit_layer_file, prediction_file
+from evaluator.cost.architectures import MAX_TOKENS, load_config, max_tokens
+from evaluator.cost.token_lengths import load_tokenizer
+from evaluator.data import TestSet
+from evaluator.running.custom_code import (
+    Agreement,
+    CustomCost,
+    ModelRunOptions,
+    count_custom,
+    prediction_strings,
+    run_model,
+    sample_indices,
+)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Tokens:
+    """A task's test inputs as token ids (special tokens included, truncated), their
+    lengths, and the tokenizer's padding id."""
+
+    ids: list[list[int]]
+    lengths: np.ndarray
+    pad_id: int
+
+
+def model_max_tokens(model: ModelDefinition, num_labels: int) -> int:
+    """512, or the model's position count if smaller (SPEC §3)."""
+    if model.is_custom:
+        positions = model.config.get("max_position_embeddings", MAX_TOKENS)
+        return max(1, min(MAX_TOKENS, positions if isinstance(positions, int) else MAX_TOKENS))
+    return max_tokens(load_config(model.directory, num_labels))
+
+
+def tokenize(model: ModelDefinition, test_sets: dict[str, TestSet]) -> dict[str, Tokens]:
+    """Every task's inputs under the model's tokenizer (no submitter code, offline)."""
+    tokenizer = load_tokenizer(model.directory)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    tokens = {}
+    for slug, test_set in test_sets.items():
+        limit = model_max_tokens(model, test_set.task.num_labels)
+        firsts = [t[0] for t in test_set.texts]
+        seconds = [t[1] for t in test_set.texts] if test_set.texts and \
+            len(test_set.texts[0]) == 2 else None
+        ids = tokenizer(firsts, seconds, truncation=True, max_length=limit,
+                        padding=False)["input_ids"]
+        tokens[slug] = Tokens(ids, np.array([len(i) for i in ids], dtype=np.int64), pad_id)
+    return tokens
+
+
+def _point_name(threshold: float | None) -> str:
+    return "" if threshold is None else f"{threshold:g}"
+
+
+def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, Tokens],
+               options: ModelRunOptions, progress: Progress | None = None) -> list[PointFiles]:
+    """Kind 4: run the model on every task of its ``elue.json``, one point per threshold
+    (a static point without thresholds), as if their files had been submitted."""
+    model = bundle.model
+    thresholds = list(model.manifest.thresholds) or [None]
+    points = []
+    for slug, test_set in test_sets.items():
+        task = test_set.task
+        if progress:
+            progress(f"{task.name}: running the model on {len(test_set):,} examples")
+        outputs = run_model(model, task, tokens[slug].ids, thresholds, tokens[slug].pad_id,
+                            options, progress)
+        for output in outputs:
+            point = _point_name(output.threshold)
+            exits = None if output.exit_layers is None or not point else \
+                [int(k) for k in output.exit_layers]
+            points.append(PointFiles(task, point, prediction_strings(task, output.labels),
+                                     prediction_file(task, point), exits,
+                                     exit_layer_file(task, point) if exits else None))
+    return points
+
+
+def custom_costs(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRunOptions
+                 ) -> dict[str, CustomCost]:
+    """Count ``model.py`` in the sandbox once per task, at its lengths and exit layers."""
+    model = bundle.model
+    costs = {}
+    for task in bundle.tasks:
+        points = [p for p in bundle.points if p.task.slug == task.slug]
+        exits = sorted({k for p in points if p.exit_layers for k in p.exit_layers})
+        static = any(p.exit_layers is None for p in points)
+        costs[task.slug] = count_custom(model, task.num_labels, tokens[task.slug].lengths,
+                                        exits, static, model_max_tokens(model, task.num_labels),
+                                        options)
+    return costs
+
+
+def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRunOptions,
+                     progress: Progress | None = None) -> dict[tuple[str, str], Agreement]:
+    """Kind 3 with weights: re-run a random sample of each point's examples and compare
+    with its files. Only tasks in ``elue.json`` (all tasks without one); only static points
+    of a standard architecture (it has no thresholds)."""
+    from evaluator.running.custom_code import agreement
+
+    model = bundle.model
+    wanted = {t.slug for t in model.manifest.tasks} if model.manifest else None
+    results = {}
+    for task in bundle.tasks:
+        if wanted is not None and task.slug not in wanted:
+            continue
+        points = [p for p in bundle.points if p.task.slug == task.slug
+                  and (model.is_custom or not p.point)]
+        if not points:
+            continue
+        indices = sample_indices(len(tokens[task.slug].ids), options.sample_size,
+                                 options.seed)
+        if progress:
+            progress(f"{task.name}: re-running {len(indices)} examples to check the files")
+        ids = [tokens[task.slug].ids[i] for i in indices]
+        outputs = run_model(model, task, ids, [p.threshold for p in points],
+                            tokens[task.slug].pad_id, options)
+        for point, output in zip(points, outputs, strict=True):
+            results[(task.slug, point.point)] = agreement(
+                task, point.predictions, point.exit_layers, indices, output)
+    return results

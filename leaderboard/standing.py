@@ -1,0 +1,72 @@
+"""Where an entry stands against the others: each of its points on its task's Pareto front,
+or dominated by which entries. Used by the entry pages of the site and the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from evaluator.pareto import Point, dominators
+from leaderboard.models import Entry, OperatingPoint, Task
+
+
+@dataclass
+class PointStatus:
+    """One operating point: on its task's Pareto front, or dominated by these entries
+    (another entry's point at no more MFLOPs with no less performance, one strictly)."""
+
+    point: OperatingPoint
+    dominated_by: list[Entry] = field(default_factory=list)
+
+    @property
+    def on_front(self) -> bool:
+        return not self.dominated_by
+
+
+@dataclass
+class TaskStatus:
+    task: Task
+    points: list[PointStatus]
+
+    @property
+    def on_front(self) -> bool:
+        """Whether at least one of the entry's points on this task is on the front."""
+        return any(p.on_front for p in self.points)
+
+    @property
+    def dominated_by(self) -> list[Entry]:
+        """The entries dominating some point of this entry, each once, by name."""
+        seen = {e.pk: e for p in self.points for e in p.dominated_by}
+        return sorted(seen.values(), key=lambda e: e.name.lower())
+
+
+def competing_points(task: Task, entry: Entry) -> list[OperatingPoint]:
+    """The points the entry is compared with on ``task``: every public entry's, and its own
+    (a private entry sees where it would stand)."""
+    return list(OperatingPoint.objects.filter(task=task).filter(
+        Q(entry__visibility=Entry.Visibility.PUBLIC) | Q(entry=entry)).select_related("entry"))
+
+
+def task_status(entry: Entry, task: Task) -> TaskStatus:
+    """Where each of the entry's points on ``task`` stands against every public entry's."""
+    points = competing_points(task, entry)
+    coords = [Point(p.mflops, p.performance) for p in points]
+    statuses = []
+    for index, point in enumerate(points):
+        if point.entry_id != entry.pk:
+            continue
+        # Points of the same entry never dominate one another: a dynamic model's curve is
+        # one model, and its cheap points are not "beaten" by its own expensive ones.
+        others = {points[i].entry_id: points[i].entry for i in dominators(coords, index)
+                  if points[i].entry_id != entry.pk}
+        statuses.append(PointStatus(point, sorted(others.values(),
+                                                  key=lambda e: e.name.lower())))
+    statuses.sort(key=lambda s: s.point.mflops)
+    return TaskStatus(task, statuses)
+
+
+def pareto_status(entry: Entry) -> list[TaskStatus]:
+    """``task_status`` for every task the entry has points on, in the ELUE order."""
+    tasks = Task.objects.filter(points__entry=entry).distinct().order_by("position")
+    return [task_status(entry, task) for task in tasks]
