@@ -13,6 +13,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from elue.celery import app
+
 BROKER_TIMEOUT = 2.0  # seconds: a health probe must answer quickly even when Redis is gone
 
 
@@ -24,8 +26,6 @@ def check_database() -> None:
 
 def check_broker() -> None:
     """Connect to the broker (Redis: a round trip; filesystem: the folders are writable)."""
-    from elue.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
         if conn.transport_cls == "filesystem":

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from evaluator.score import REFERENCE_CSV, read_reference_rows
 from leaderboard.models import Basis, Entry, OperatingPoint, ReferencePoint, ReferenceVersion, Task
+from leaderboard.tasks import rescore_entries
 
 logger = logging.getLogger(__name__)
 PUBLISHED_CSV = Path(__file__).resolve().parent / "seed" / "published.csv"
@@ -79,8 +80,6 @@ def load_reference(path: Path = REFERENCE_CSV, note: str = "") -> tuple[Referenc
 def enqueue_rescore(version_id: int) -> None:
     """Re-score every entry against a new reference version in the background; a broker
     that is down only delays it (``elue_seed`` and the next version re-score too)."""
-    from leaderboard.tasks import rescore_entries
-
     try:
         rescore_entries.delay(version_id)
     except Exception:  # an unreachable broker: kombu raises several kinds

@@ -26,6 +26,7 @@ from evaluator.running.custom_code import (
     Agreement,
     CustomCost,
     ModelRunOptions,
+    agreement,
     count_custom,
     prediction_strings,
     run_model,
@@ -116,8 +117,6 @@ def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRu
     """Kind 3 with weights: re-run a random sample of each point's examples and compare
     with its files. Only tasks in ``elue.json`` (all tasks without one); only static points
     of a standard architecture (it has no thresholds)."""
-    from evaluator.running.custom_code import agreement
-
     model = bundle.model
     wanted = {t.slug for t in model.manifest.tasks} if model.manifest else None
     results = {}
