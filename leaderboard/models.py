@@ -10,17 +10,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from evaluator.benchmark import TASK_ORDER, TASKS, TaskSpec
+
 
 class Task(models.Model):
-    """One of the six ELUE tasks (SPEC §1), created by a data migration."""
+    """One of the six ELUE tasks (SPEC §1): a row for the others to point at.
+
+    Everything that describes a task (name, group, metric, labels, size, description) is read
+    from the evaluator's registry (``evaluator.benchmark.TASKS``), so the table cannot drift
+    from it; the rows themselves are kept in step by ``sync_tasks`` after every migrate.
+    """
 
     slug = models.SlugField(unique=True)
-    name = models.CharField(max_length=40)
-    group = models.CharField(max_length=60)
-    metric = models.CharField(max_length=40)
-    labels = models.JSONField(default=list, blank=True, help_text="Empty for regression.")
-    test_size = models.PositiveIntegerField()
-    description = models.TextField(blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -28,6 +29,41 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def spec(self) -> TaskSpec:
+        return TASKS[self.slug]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def group(self) -> str:
+        return self.spec.group
+
+    @property
+    def metric(self) -> str:
+        return self.spec.metric
+
+    @property
+    def labels(self) -> list[str]:
+        """The valid labels; empty for regression (STS-B)."""
+        return list(self.spec.labels or [])
+
+    @property
+    def test_size(self) -> int:
+        return self.spec.test_size
+
+    @property
+    def description(self) -> str:
+        return self.spec.description
+
+
+def sync_tasks() -> None:
+    """Make the task rows exactly the registry's, in its order (idempotent)."""
+    for position, slug in enumerate(TASK_ORDER):
+        Task.objects.update_or_create(slug=slug, defaults={"position": position})
 
 
 class TestData(models.Model):

@@ -31,7 +31,13 @@ class DataStatusSerializer(serializers.Serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    labels = serializers.ListField(child=serializers.CharField(),
+    # Read from the task registry (``Task``'s properties), not from columns.
+    name = serializers.CharField(read_only=True)
+    group = serializers.CharField(read_only=True)
+    metric = serializers.CharField(read_only=True)
+    test_size = serializers.IntegerField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    labels = serializers.ListField(child=serializers.CharField(), read_only=True,
                                    help_text="Empty for regression (STS-B).")
     data = serializers.SerializerMethodField()
     inputs_url = serializers.SerializerMethodField()
