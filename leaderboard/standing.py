@@ -1,5 +1,9 @@
 """Where an entry stands against the others: each of its points on its task's Pareto front,
-or dominated by which entries. Used by the entry pages of the site and the API."""
+or dominated by which entries. Used by the entry pages of the site and the API.
+
+One query per task and one sweep by cost (``evaluator.pareto.dominating_groups``), so an entry
+page costs time in proportion to its points, not to their square.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from evaluator.pareto import Point, dominators
+from evaluator.pareto import Point, dominating_groups
 from leaderboard.models import Entry, OperatingPoint, Task
 
 
@@ -50,18 +54,19 @@ def competing_points(task: Task, entry: Entry) -> list[OperatingPoint]:
 
 def task_status(entry: Entry, task: Task) -> TaskStatus:
     """Where each of the entry's points on ``task`` stands against every public entry's."""
-    points = competing_points(task, entry)
-    coords = [Point(p.mflops, p.performance) for p in points]
-    statuses = []
-    for index, point in enumerate(points):
-        if point.entry_id != entry.pk:
-            continue
-        # Points of the same entry never dominate one another: a dynamic model's curve is
-        # one model, and its cheap points are not "beaten" by its own expensive ones.
-        others = {points[i].entry_id: points[i].entry for i in dominators(coords, index)
-                  if points[i].entry_id != entry.pk}
-        statuses.append(PointStatus(point, sorted(others.values(),
-                                                  key=lambda e: e.name.lower())))
+    own, others, entries = [], [], {}
+    for point in competing_points(task, entry):
+        if point.entry_id == entry.pk:
+            own.append(point)
+        else:
+            # Points of the same entry never dominate one another: a dynamic model's curve
+            # is one model, and its cheap points are not "beaten" by its own expensive ones.
+            others.append((Point(point.mflops, point.performance), point.entry_id))
+            entries[point.entry_id] = point.entry
+    dominating = dominating_groups([Point(p.mflops, p.performance) for p in own], others)
+    statuses = [PointStatus(point, sorted((entries[pk] for pk in found),
+                                          key=lambda e: (e.name.lower(), e.pk)))
+                for point, found in zip(own, dominating, strict=True)]
     statuses.sort(key=lambda s: s.point.mflops)
     return TaskStatus(task, statuses)
 
