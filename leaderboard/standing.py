@@ -47,9 +47,9 @@ class TaskStatus:
 
 def competing_points(task: Task, entry: Entry) -> list[OperatingPoint]:
     """The points the entry is compared with on ``task``: every public entry's, and its own
-    (a private entry sees where it would stand)."""
+    (a private or unreviewed entry sees where it would stand)."""
     return list(OperatingPoint.objects.filter(task=task).filter(
-        Q(entry__visibility=Entry.Visibility.PUBLIC) | Q(entry=entry)).select_related("entry"))
+        Entry.shown_publicly("entry__") | Q(entry=entry)).select_related("entry"))
 
 
 def task_status(entry: Entry, task: Task) -> TaskStatus:

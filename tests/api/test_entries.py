@@ -7,6 +7,7 @@ import pytest
 from leaderboard.models import Entry
 from leaderboard.published import PublishedPoint, create_published_entry
 from tests.api.conftest import errors
+from tests.reviews import approved
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,9 @@ def published(client, **fields):
 
 
 def private_entry(owner) -> Entry:
-    return create_published_entry(owner, [PublishedPoint("sst-2", "", 10, 99)], name="Secret",
-                                  visibility=Entry.Visibility.PRIVATE)
+    """Approved by staff, so that only its visibility hides it."""
+    return approved(create_published_entry(owner, [PublishedPoint("sst-2", "", 10, 99)],
+                                           name="Secret", visibility=Entry.Visibility.PRIVATE))
 
 
 def test_it_creates_and_scores_a_published_entry(as_alice, seeded):
@@ -64,7 +66,8 @@ def test_it_reports_type_errors_with_their_field_path(as_alice, seeded):
 
 
 def test_it_shows_points_with_their_cost_spread_and_pareto_status(anon, seeded, alice):
-    entry = create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 99.9)], name="Best")
+    entry = approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 99.9)],
+                                            name="Best"))
     detail = anon.get(f"/api/v1/entries/{entry.pk}/").json()
     [point] = detail["points"]
     assert point["on_front"] and point["dominated_by"] == []
@@ -110,7 +113,8 @@ def test_it_lets_the_owner_change_visibility(as_alice, as_bob, alice, seeded):
 
 
 def test_it_lets_the_owner_delete_but_not_others(as_alice, as_bob, alice, seeded):
-    entry = create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 70)], name="Gone")
+    entry = approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 70)],
+                                            name="Gone"))
     assert as_bob.delete(f"/api/v1/entries/{entry.pk}/").status_code == 403
     assert as_alice.delete(f"/api/v1/entries/{entry.pk}/").status_code == 204
     assert not Entry.objects.filter(pk=entry.pk).exists()
