@@ -2,7 +2,7 @@
 limit minus one are counted and stored one at a time, so exactly one is accepted (issue 13,
 finding 5: 24 accepted on a limit of 20). Runs on SQLite and, with ``DATABASE_URL``, on
 PostgreSQL, through the service layer, the API (each with its own ``Idempotency-Key``) and the
-site's form.
+site's form; and the same for the daily limit on published entries.
 
 Each upload waits at a barrier once it has passed the cheap checks, so they all reach the
 count at the same moment; the count then takes a pause before the insert, so an unlocked
@@ -22,8 +22,9 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from leaderboard import submissions
-from leaderboard.models import Submission
+from leaderboard import published, submissions
+from leaderboard.models import Entry, PublishedEntryRecord, Submission
+from leaderboard.published import PublishedPoint, create_published_entry
 from leaderboard.submissions import QuotaExceeded, submit_bundle
 from leaderboard.tokens import create_token
 from tests.evaluator.builders import declared_folder, zip_folder
@@ -155,3 +156,38 @@ def test_the_quota_still_frees_a_slot_a_day_later(at_limit_minus_one, stored, tm
         submit_bundle(at_limit_minus_one, declared_folder(tmp_path / f"b{i}"), name=f"n{i}")
     with pytest.raises(QuotaExceeded):
         submit_bundle(at_limit_minus_one, declared_folder(tmp_path / "last"), name="over")
+
+
+def test_concurrent_published_entries_at_the_limit_accept_exactly_one(alice, seeded, settings,
+                                                                      monkeypatch):
+    settings.ELUE_DAILY_PUBLISHED = LIMIT
+    PublishedEntryRecord.objects.bulk_create(
+        PublishedEntryRecord(owner=alice) for _ in range(LIMIT - 1))
+    barrier = threading.Barrier(CONCURRENT)
+    check, count = published.check_points, published.check_published_quota
+
+    def check_then_wait(points):
+        problems = check(points)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=BARRIER_WAIT)
+        return problems
+
+    def count_then_pause(owner, now=None):
+        count(owner, now)
+        time.sleep(PAUSE)
+
+    monkeypatch.setattr(published, "check_points", check_then_wait)
+    monkeypatch.setattr(published, "check_published_quota", count_then_pause)
+
+    def send(i):
+        try:
+            return create_published_entry(alice, [PublishedPoint("sst-2", "", 100, 80)],
+                                          name=f"raced {i}")
+        except QuotaExceeded as exc:
+            return exc
+
+    outcomes = in_threads(send)
+    assert sum(isinstance(o, Entry) for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, QuotaExceeded) for o in outcomes) == CONCURRENT - 1
+    assert Entry.objects.filter(owner=alice).count() == 1
+    assert PublishedEntryRecord.objects.filter(owner=alice).count() == LIMIT
