@@ -31,7 +31,7 @@ def entry_of(owner, name: str, **fields) -> Entry:
 
 
 def test_the_queue_lists_what_waits_for_review_oldest_first(moderator, alice, bob, seeded):
-    entry_of(alice, "First")
+    first = entry_of(alice, "First")
     entry_of(bob, "Second")
     entry_of(alice, "Kept private", visibility=Entry.Visibility.PRIVATE)
     approved(entry_of(bob, "Done"))
@@ -40,6 +40,12 @@ def test_the_queue_lists_what_waits_for_review_oldest_first(moderator, alice, bo
     for absent in ("Kept private", "Done", "HashEE"):
         assert absent not in html
     assert "Approve the selected published entries" in html
+    detail = moderator.get(f"{QUEUE}{first.pk}/change/")
+    assert detail.status_code == 200 and "100.0" in detail.content.decode()  # its MFLOPs
+    assert moderator.get(f"{QUEUE}add/").status_code == 403
+    assert "Published entries awaiting review" in moderator.get("/admin/").content.decode()
+    pending = moderator.get("/admin/leaderboard/entry/?review__exact=pending").content.decode()
+    assert "First" in pending and "Kept private" in pending and "Done" not in pending
 
 
 def review(moderator, entry: Entry, action: str, **form) -> object:
