@@ -34,7 +34,8 @@ Status = Submission.Status
 
 
 class QuotaExceeded(Exception):
-    """The owner has used the daily submission limit; ``resets_at`` is when one frees up."""
+    """The owner has used a daily limit (``what``: submissions, or published entries);
+    ``resets_at`` is when one frees up."""
 
     def __init__(self, limit: int, resets_at: datetime, what: str = "submissions"):
         self.limit, self.resets_at, self.what = limit, resets_at, what
