@@ -61,7 +61,9 @@ def task_status(entry: Entry, task: Task) -> TaskStatus:
     statuses = [PointStatus(point, sorted((entries[pk] for pk in found),
                                           key=lambda e: (e.name.lower(), e.pk)))
                 for point, found in zip(own, dominating, strict=True)]
-    statuses.sort(key=lambda s: s.point.mflops)
+    # By cost; points of equal cost in the order they were stored (the database's order of
+    # such ties is its own).
+    statuses.sort(key=lambda s: (s.point.mflops, s.point.pk))
     return TaskStatus(task, statuses)
 
 

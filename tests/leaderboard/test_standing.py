@@ -31,7 +31,7 @@ def quadratic_task_status(entry: Entry, task: Task) -> list[tuple[int, list[int]
         others = {points[i].entry_id: points[i].entry for i in dominators(coords, index)
                   if points[i].entry_id != entry.pk}
         rows.append((point, sorted(others.values(), key=lambda e: e.name.lower())))
-    rows.sort(key=lambda row: row[0].mflops)
+    rows.sort(key=lambda row: (row[0].mflops, row[0].pk))  # ties: the database's order before
     return [(point.pk, [e.pk for e in others]) for point, others in rows]
 
 
