@@ -245,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
 
 # The submission pipeline.
 ELUE_DAILY_SUBMISSIONS = env_int("ELUE_DAILY_SUBMISSIONS", 20)  # per user, rolling 24 hours
+# Published entries (numbers typed in from a paper): per user, rolling 24 hours, and points.
+ELUE_DAILY_PUBLISHED = env_int("ELUE_DAILY_PUBLISHED", 5)
+ELUE_PUBLISHED_MAX_POINTS_PER_TASK = env_int("ELUE_PUBLISHED_MAX_POINTS_PER_TASK", 24)
+ELUE_PUBLISHED_MAX_POINTS = env_int("ELUE_PUBLISHED_MAX_POINTS", 72)  # per entry, all tasks
 ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
 ELUE_STALE_AFTER = env_int("ELUE_STALE_AFTER", 30)  # a running attempt silent this long is lost
 ELUE_REQUEUE_AFTER = env_int("ELUE_REQUEUE_AFTER", 120)  # queued this long: enqueue again

@@ -1,5 +1,6 @@
 """What an owner does to a submission or an entry once it exists: cancel, show or hide,
-delete, submit again, and the refusals when an action does not apply.
+delete, submit again, and the refusals when an action does not apply; and staff's review of
+a published entry (approve or reject, with a notice to its owner).
 
 One module for the site's pages, the REST API and the management commands alike; no HTTP
 here (views turn ``ActionRefused`` into a message or a 409).
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leaderboard.models import Entry, Submission
+from leaderboard.notices import send_review_notice
 from leaderboard.submissions import submit_bundle
 from leaderboard.uploads import upload_root
 
@@ -45,6 +47,28 @@ def set_entry_visibility(entry: Entry, visibility: str) -> None:
     Entry.objects.filter(pk=entry.pk).update(visibility=visibility)
     Submission.objects.filter(entry=entry).update(visibility=visibility)
     entry.visibility = visibility
+
+
+def review_entry(entry: Entry, decision: str, reviewer, reason: str = "",
+                 link: str = "") -> None:
+    """Record staff's decision on a published entry (approved: it becomes public if its owner
+    made it so; rejected: it stays visible to its owner alone) and, once that is committed,
+    e-mail the owner the decision and ``reason`` (``link``: the entry's address)."""
+    if entry.kind != Entry.Kind.PUBLISHED:
+        raise ActionRefused(f"{entry.name} is not a published entry; only those are reviewed")
+    if decision not in (Entry.Review.APPROVED, Entry.Review.REJECTED):
+        raise ActionRefused(f"a review approves or rejects, not {decision!r}")
+    reason = reason.strip()
+    if decision == Entry.Review.REJECTED and not reason:
+        raise ActionRefused("a rejection needs a reason: the submitter is told it")
+    fields = {"review": decision, "review_reason": reason, "reviewed_at": timezone.now(),
+              "reviewed_by": reviewer}
+    with transaction.atomic():
+        Entry.objects.filter(pk=entry.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(entry, name, value)
+        if entry.owner_id is not None:
+            transaction.on_commit(lambda: send_review_notice(entry, link))
 
 
 def delete_submission(submission: Submission) -> None:

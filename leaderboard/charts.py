@@ -97,7 +97,7 @@ def front_trace(points: list[OperatingPoint], axis: str) -> dict | None:
 
 
 def public_points(task: Task) -> list[OperatingPoint]:
-    return list(OperatingPoint.objects.filter(task=task, entry__visibility=Entry.Visibility.PUBLIC)
+    return list(OperatingPoint.objects.filter(Entry.shown_publicly("entry__"), task=task)
                 .select_related("entry"))
 
 

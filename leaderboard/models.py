@@ -140,15 +140,23 @@ class ReferencePoint(models.Model):
 
 class EntryQuerySet(models.QuerySet):
     def public(self) -> EntryQuerySet:
-        return self.filter(visibility=Entry.Visibility.PUBLIC)
+        """The entries everyone sees: public, and approved when they needed a review."""
+        return self.filter(Entry.shown_publicly())
 
     def visible_to(self, user) -> EntryQuerySet:
-        """Public entries, plus the user's own private ones; staff see everything."""
+        """Public entries, plus the user's own private or unreviewed ones; staff see
+        everything."""
         if user.is_authenticated and user.is_staff:
             return self.all()
         if user.is_authenticated:
-            return self.filter(Q(visibility=Entry.Visibility.PUBLIC) | Q(owner=user))
+            return self.filter(Entry.shown_publicly() | Q(owner=user))
         return self.public()
+
+    def awaiting_review(self) -> EntryQuerySet:
+        """Published entries whose owner wants them public and that staff have not reviewed:
+        the moderation queue, oldest first."""
+        return self.filter(review=Entry.Review.PENDING,
+                           visibility=Entry.Visibility.PUBLIC).order_by("created_at", "pk")
 
 
 class Entry(models.Model):
@@ -164,6 +172,14 @@ class Entry(models.Model):
         PUBLIC = "public", "Public"
         PRIVATE = "private", "Private"
 
+    class Review(models.TextChoices):
+        """Staff review of a published entry typed in by a user. Entries whose numbers the
+        platform measured, and the seeded literature, need none: they are approved."""
+
+        PENDING = "pending", "Awaiting review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
         related_name="entries", help_text="Empty for entries seeded from the literature.",
@@ -178,6 +194,14 @@ class Entry(models.Model):
     visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
+    review = models.CharField(
+        max_length=10, choices=Review.choices, default=Review.APPROVED,
+        help_text="Public only once approved: a published entry from a user waits for staff.")
+    review_reason = models.TextField(blank=True, help_text="Staff's reason, sent to the "
+                                     "submitter and shown with the entry.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -194,6 +218,45 @@ class Entry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def shown_publicly(through: str = "") -> Q:
+        """The condition for an entry to be on the public board, its task charts, the API's
+        lists and the CSV: public and approved. ``through`` reaches the entry from another
+        model, e.g. ``"entry__"`` for operating points and scores."""
+        return Q(**{f"{through}visibility": Entry.Visibility.PUBLIC,
+                    f"{through}review": Entry.Review.APPROVED})
+
+    @property
+    def is_shown_publicly(self) -> bool:
+        return (self.visibility == Entry.Visibility.PUBLIC
+                and self.review == Entry.Review.APPROVED)
+
+
+class EntryAwaitingReview(Entry):
+    """The moderation queue in the admin: published entries waiting for staff review."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "published entry awaiting review"
+        verbose_name_plural = "published entries awaiting review"
+
+
+class PublishedEntryRecord(models.Model):
+    """That a user created a published entry. The daily limit counts these; a record outlives
+    its entry, so deleting an entry cannot buy another one."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="+")
+    entry = models.OneToOneField(Entry, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"published entry by {self.owner_id} at {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class OperatingPoint(models.Model):

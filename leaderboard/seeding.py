@@ -117,7 +117,9 @@ def load_published(path: Path = PUBLISHED_CSV) -> tuple[int, int]:
         entry, was_created = Entry.objects.update_or_create(
             owner=None, name=model,
             defaults={"kind": Entry.Kind.PUBLISHED, "is_dynamic": rows[0]["kind"] == "dynamic",
-                      "visibility": Entry.Visibility.PUBLIC},
+                      "visibility": Entry.Visibility.PUBLIC,
+                      # From the literature, checked when the seed file was written.
+                      "review": Entry.Review.APPROVED},
         )
         _sync_points(entry, rows, tasks)
         created += was_created

@@ -1,13 +1,15 @@
 """Where an entry stands against the others: each of its points on its task's Pareto front,
-or dominated by which entries. Used by the entry pages of the site and the API."""
+or dominated by which entries. Used by the entry pages of the site and the API.
+
+Three queries per task and one sweep by cost (``evaluator.pareto.dominating_groups``), so an entry
+page costs time in proportion to its points, not to their square.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-
-from evaluator.pareto import Point, dominators
+from evaluator.pareto import Point, dominating_groups
 from leaderboard.models import Entry, OperatingPoint, Task
 
 
@@ -41,28 +43,27 @@ class TaskStatus:
         return sorted(seen.values(), key=lambda e: e.name.lower())
 
 
-def competing_points(task: Task, entry: Entry) -> list[OperatingPoint]:
-    """The points the entry is compared with on ``task``: every public entry's, and its own
-    (a private entry sees where it would stand)."""
-    return list(OperatingPoint.objects.filter(task=task).filter(
-        Q(entry__visibility=Entry.Visibility.PUBLIC) | Q(entry=entry)).select_related("entry"))
-
-
 def task_status(entry: Entry, task: Task) -> TaskStatus:
-    """Where each of the entry's points on ``task`` stands against every public entry's."""
-    points = competing_points(task, entry)
-    coords = [Point(p.mflops, p.performance) for p in points]
-    statuses = []
-    for index, point in enumerate(points):
-        if point.entry_id != entry.pk:
-            continue
-        # Points of the same entry never dominate one another: a dynamic model's curve is
-        # one model, and its cheap points are not "beaten" by its own expensive ones.
-        others = {points[i].entry_id: points[i].entry for i in dominators(coords, index)
-                  if points[i].entry_id != entry.pk}
-        statuses.append(PointStatus(point, sorted(others.values(),
-                                                  key=lambda e: e.name.lower())))
-    statuses.sort(key=lambda s: s.point.mflops)
+    """Where each of the entry's points on ``task`` stands against every public entry's (a
+    private or unreviewed entry sees where it would stand). Three queries whatever the
+    number of points: the entry's points, the others' as plain values, the dominating
+    entries."""
+    own = list(OperatingPoint.objects.filter(task=task, entry=entry))
+    for point in own:
+        point.entry = entry  # no query per point when a page reads it
+    # Points of the same entry never dominate one another: a dynamic model's curve is one
+    # model, and its cheap points are not "beaten" by its own expensive ones.
+    others = OperatingPoint.objects.filter(Entry.shown_publicly("entry__"), task=task).exclude(
+        entry=entry).values_list("mflops", "performance", "entry_id")
+    dominating = dominating_groups([Point(p.mflops, p.performance) for p in own],
+                                   [(Point(mflops, perf), pk) for mflops, perf, pk in others])
+    entries = Entry.objects.only("pk", "name").in_bulk(set().union(*dominating))
+    statuses = [PointStatus(point, sorted((entries[pk] for pk in found),
+                                          key=lambda e: (e.name.lower(), e.pk)))
+                for point, found in zip(own, dominating, strict=True)]
+    # By cost; points of equal cost in the order they were stored (the database's order of
+    # such ties is its own).
+    statuses.sort(key=lambda s: (s.point.mflops, s.point.pk))
     return TaskStatus(task, statuses)
 
 

@@ -1,5 +1,9 @@
 """Receiving submissions: cheap checks at once, storage, quota, enqueueing.
 
+The quota is counted and the submission inserted in one transaction holding the owner's
+lock (``owner_lock``), after the cheap checks: uploads sent at the same moment are counted
+one at a time, so none gets past a limit another one just reached.
+
 Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker
 (``leaderboard.tasks.evaluate_submission``); ``leaderboard.pipeline`` holds what the worker
 does with the database, ``leaderboard.actions`` what an owner does afterwards.
@@ -9,10 +13,13 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,16 +34,37 @@ Status = Submission.Status
 
 
 class QuotaExceeded(Exception):
-    """The owner has used the daily submission limit; ``resets_at`` is when one frees up."""
+    """The owner has used a daily limit (``what``: submissions, or published entries);
+    ``resets_at`` is when one frees up."""
 
-    def __init__(self, limit: int, resets_at: datetime):
-        self.limit, self.resets_at = limit, resets_at
-        super().__init__(f"daily limit of {limit} submissions reached; the next one is "
+    def __init__(self, limit: int, resets_at: datetime, what: str = "submissions"):
+        self.limit, self.resets_at, self.what = limit, resets_at, what
+        super().__init__(f"daily limit of {limit} {what} reached; the next one is "
                          f"possible at {resets_at:%Y-%m-%d %H:%M} UTC")
 
 
+@contextmanager
+def owner_lock(owner) -> Iterator[None]:
+    """A transaction holding ``owner``'s lock until it ends: what counts the owner's quota
+    and inserts what the quota limits runs inside, one request at a time per owner.
+
+    PostgreSQL: ``SELECT ... FOR NO KEY UPDATE`` on the user's row (it does not block rows
+    that merely refer to the user). SQLite: the transaction is ``IMMEDIATE`` (settings), so
+    it holds the database's write lock from its start. Nested in an outer transaction (an
+    ``Idempotency-Key`` request), the lock is held until that one ends.
+    """
+    with transaction.atomic():
+        users = get_user_model().objects.select_for_update(no_key=True).filter(pk=owner.pk)
+        list(users.values_list("pk", flat=True))
+        yield
+
+
 def check_quota(owner, now: datetime | None = None) -> None:
-    """Raise ``QuotaExceeded`` when ``owner`` has no submission left in the last 24 hours."""
+    """Raise ``QuotaExceeded`` when ``owner`` has no submission left in the last 24 hours.
+
+    Decides alone whether a submission may be stored; call it inside ``owner_lock`` in the
+    transaction that inserts the submission, or two uploads at once could both pass.
+    """
     now = now or timezone.now()
     window = now - timedelta(days=1)
     counted = Submission.objects.counted_for_quota(owner, window).order_by("created_at")
@@ -81,10 +109,11 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
                   visibility: str = Entry.Visibility.PUBLIC) -> Submission:
     """Check an upload and queue it for evaluation.
 
-    Raises ``QuotaExceeded`` or ``SubmissionInvalid`` (every problem), storing nothing.
+    Raises ``QuotaExceeded`` or ``SubmissionInvalid`` (every problem), storing nothing. The
+    cheap checks run before the owner's lock is taken, so a slow upload holds up no one.
     """
     received = timezone.now()
-    check_quota(owner, received)
+    check_quota(owner, received)  # early refusal, before the work of checking the files
     validating = timezone.now()
     bundle = validate_upload(Path(upload))
     kind = Entry.Kind.VERIFIED if bundle.model is not None else Entry.Kind.DECLARED
@@ -92,7 +121,8 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
         kind = Entry.Kind.MODEL  # kind 4: the platform runs it to produce the predictions
     stored = store_upload(Path(upload))
     try:
-        with transaction.atomic():
+        with owner_lock(owner):
+            check_quota(owner)  # again, under the lock: this count decides
             submission = Submission.objects.create(
                 owner=owner, name=name, description=description, affiliation=affiliation,
                 paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from evaluator.benchmark import TASK_ORDER
 from leaderboard.models import (
@@ -18,6 +19,7 @@ from leaderboard.models import (
     Task,
     TaskScore,
 )
+from leaderboard.published import too_many_points
 from leaderboard.ranking import PARAMETER_TRACKS
 
 VISIBILITIES = Entry.Visibility.choices
@@ -100,9 +102,13 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = ["id", "name", "kind", "visibility", "is_dynamic", "owner", "description",
-                  "affiliation", "paper_url", "code_url", "created_at", "updated_at"]
+        fields = ["id", "name", "kind", "visibility", "review", "is_dynamic", "owner",
+                  "description", "affiliation", "paper_url", "code_url", "created_at",
+                  "updated_at"]
         read_only_fields = fields
+        extra_kwargs = {"review": {"help_text": "A published entry from a user is public "
+                                   "(on the leaderboard, charts and lists) only once staff "
+                                   "approved it; until then its owner alone sees it."}}
 
 
 class PointSerializer(serializers.ModelSerializer):
@@ -147,7 +153,9 @@ class EntryDetailSerializer(EntrySerializer):
     pareto = TaskParetoSerializer(many=True, source="api_pareto")
 
     class Meta(EntrySerializer.Meta):
-        fields = [*EntrySerializer.Meta.fields, "points", "scores", "overall", "pareto"]
+        fields = [*EntrySerializer.Meta.fields, "review_reason", "points", "scores", "overall",
+                  "pareto"]
+        read_only_fields = fields
 
 
 class PublishedPointInput(serializers.Serializer):
@@ -175,9 +183,20 @@ class MetadataInput(serializers.Serializer):
 
 
 class PublishedEntryInput(MetadataInput):
-    points = PublishedPointInput(many=True)
+    points = PublishedPointInput(many=True, help_text="At most ELUE_PUBLISHED_MAX_POINTS "
+                                 "(72 by default), and ELUE_PUBLISHED_MAX_POINTS_PER_TASK (24) "
+                                 "on one task.")
     is_dynamic = serializers.BooleanField(required=False, allow_null=True, default=None,
                                           help_text="Default: several points on one task.")
+
+    def to_internal_value(self, data):
+        """Refuse too many points before reading each of them."""
+        points = data.get("points") if hasattr(data, "get") else None
+        problem = too_many_points(len(points)) if isinstance(points, list) else None
+        if problem is not None:
+            raise serializers.ValidationError(
+                {"points": [ErrorDetail(problem.message, code=problem.code)]})
+        return super().to_internal_value(data)
 
 
 class VisibilityInput(serializers.Serializer):

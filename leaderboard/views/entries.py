@@ -72,7 +72,10 @@ def entry_visibility(request, pk: int):
         messages.error(request, f"visibility must be one of {', '.join(Entry.Visibility.values)}")
     else:
         set_entry_visibility(entry, visibility)
-        messages.success(request, f"{entry.name} is now {visibility}.")
+        messages.success(request, f"{entry.name} is now {visibility}." + (
+            " It is shown to others once staff have approved it."
+            if visibility == Entry.Visibility.PUBLIC and entry.review != Entry.Review.APPROVED
+            else ""))
     return redirect("leaderboard:entry", pk=entry.pk)
 
 

@@ -22,6 +22,7 @@ from leaderboard.forms import (
     attach_point_problems,
     save_uploads,
 )
+from leaderboard.models import Entry
 from leaderboard.published import create_published_entry
 from leaderboard.submissions import QuotaExceeded, submit_bundle, validate_upload
 
@@ -101,17 +102,24 @@ def submit_published(request):
     """A published entry: numbers typed in from a paper, scored at once (SPEC §2 kind 1)."""
     form = EntryMetadataForm(request.POST or None, prefix="entry")
     formset = PointFormSet(request.POST or None, prefix="points")
-    general = []
+    general, quota = [], None
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         points, rows = _rows(formset)
         try:
             entry = create_published_entry(request.user, points, **form.cleaned_data)
         except SubmissionInvalid as exc:
             general = attach_point_problems(formset, rows, exc.problems)
+        except QuotaExceeded as exc:
+            quota = exc
         else:
-            messages.success(request, f"{entry.name} was added and scored.")
+            messages.success(request, f"{entry.name} was added and scored." + (
+                "" if entry.review == Entry.Review.APPROVED else
+                " Staff review it before it is public; you are e-mailed the decision."))
             return redirect("leaderboard:entry", pk=entry.pk)
     invalid = request.method == "POST"
     return render(request, "leaderboard/submit_published.html", {
-        "form": form, "formset": formset, "general": general,
+        "form": form, "formset": formset, "general": general, "quota": quota,
+        "limits": {"daily": settings.ELUE_DAILY_PUBLISHED,
+                   "per_task": settings.ELUE_PUBLISHED_MAX_POINTS_PER_TASK,
+                   "per_entry": settings.ELUE_PUBLISHED_MAX_POINTS},
     }, status=400 if invalid else 200)

@@ -24,7 +24,7 @@ YEAR = 365 * 24 * 3600
 
 def task_detail(request, slug: str):
     task = get_object_or_404(Task, slug=slug)
-    scores = (TaskScore.objects.filter(task=task, entry__visibility=Entry.Visibility.PUBLIC)
+    scores = (TaskScore.objects.filter(Entry.shown_publicly("entry__"), task=task)
               .select_related("entry", "reference_version").order_by("-score"))
     return render(request, "leaderboard/task.html", {
         "task": task,

@@ -15,6 +15,7 @@ from leaderboard.published import PublishedPoint, create_published_entry
 from tests.api.conftest import errors
 from tests.conftest import ELUE_DATA_DIR
 from tests.evaluator.builders import true_labels
+from tests.reviews import approved
 
 pytestmark = pytest.mark.django_db
 
@@ -76,8 +77,8 @@ def leaderboard(client, query: str = "") -> list[dict]:
 
 
 def test_it_ranks_the_public_entries(anon, seeded, alice):
-    create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 99)], name="Hidden",
-                           visibility=Entry.Visibility.PRIVATE)
+    approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 99)], name="Hidden",
+                                    visibility=Entry.Visibility.PRIVATE))
     rows = leaderboard(anon)
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     assert len(rows) == Entry.objects.public().count() and "Hidden" not in {
@@ -90,8 +91,8 @@ def test_it_ranks_the_public_entries(anon, seeded, alice):
 
 
 def test_it_filters_by_track_kind_and_task(anon, seeded, alice):
-    create_published_entry(alice, [PublishedPoint("mrpc", "", 50, 95, mparams=30)],
-                           name="Small")
+    approved(create_published_entry(alice, [PublishedPoint("mrpc", "", 50, 95, mparams=30)],
+                                    name="Small"))
     small = leaderboard(anon, "&track=40")
     assert small and all(r["mparams"] is not None and r["mparams"] <= 40 for r in small)
     assert "Small" in {r["entry"]["name"] for r in small}
@@ -126,8 +127,9 @@ def test_it_builds_the_leaderboard_in_a_constant_number_of_queries(anon, seeded,
 
     before = count()
     for i in range(5):
-        create_published_entry(alice, [PublishedPoint("sst-2", "", 100 + i, 80),
-                                       PublishedPoint("mrpc", "", 100 + i, 80)], name=f"M{i}")
+        approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 100 + i, 80),
+                                                PublishedPoint("mrpc", "", 100 + i, 80)],
+                                        name=f"M{i}"))
     assert count() == before <= 4
 
 

@@ -7,6 +7,7 @@ import pytest
 from leaderboard.models import Entry
 from leaderboard.published import PublishedPoint, create_published_entry
 from tests.api.conftest import errors
+from tests.reviews import approved
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +25,9 @@ def published(client, **fields):
 
 
 def private_entry(owner) -> Entry:
-    return create_published_entry(owner, [PublishedPoint("sst-2", "", 10, 99)], name="Secret",
-                                  visibility=Entry.Visibility.PRIVATE)
+    """Approved by staff, so that only its visibility hides it."""
+    return approved(create_published_entry(owner, [PublishedPoint("sst-2", "", 10, 99)],
+                                           name="Secret", visibility=Entry.Visibility.PRIVATE))
 
 
 def test_it_creates_and_scores_a_published_entry(as_alice, seeded):
@@ -64,7 +66,8 @@ def test_it_reports_type_errors_with_their_field_path(as_alice, seeded):
 
 
 def test_it_shows_points_with_their_cost_spread_and_pareto_status(anon, seeded, alice):
-    entry = create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 99.9)], name="Best")
+    entry = approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 99.9)],
+                                            name="Best"))
     detail = anon.get(f"/api/v1/entries/{entry.pk}/").json()
     [point] = detail["points"]
     assert point["on_front"] and point["dominated_by"] == []
@@ -110,7 +113,8 @@ def test_it_lets_the_owner_change_visibility(as_alice, as_bob, alice, seeded):
 
 
 def test_it_lets_the_owner_delete_but_not_others(as_alice, as_bob, alice, seeded):
-    entry = create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 70)], name="Gone")
+    entry = approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 10, 70)],
+                                            name="Gone"))
     assert as_bob.delete(f"/api/v1/entries/{entry.pk}/").status_code == 403
     assert as_alice.delete(f"/api/v1/entries/{entry.pk}/").status_code == 204
     assert not Entry.objects.filter(pk=entry.pk).exists()
@@ -130,3 +134,35 @@ def test_it_creates_a_published_entry_once_per_idempotency_key(as_alice, seeded)
     assert (first.status_code, again.status_code) == (201, 201)
     assert first.json()["id"] == again.json()["id"] and again["Idempotent-Replayed"] == "true"
     assert Entry.objects.filter(name="Once").count() == 1
+
+
+def test_a_new_published_entry_waits_for_review(as_alice, anon, seeded):
+    entry = published(as_alice).json()
+    assert entry["review"] == "pending" and entry["review_reason"] == ""
+    assert anon.get(f"/api/v1/entries/{entry['id']}/").status_code == 404
+    assert "Tiny" not in {e["name"] for e in anon.get(
+        "/api/v1/entries/?page_size=200").json()["results"]}
+
+
+def test_it_refuses_too_many_points_with_one_error(as_alice, seeded):
+    flood = [{"task": "sst-2", "name": f"p{i}", "mflops": 1.0 + i, "performance": 80.0}
+             for i in range(20_000)]
+    response = published(as_alice, points=flood)
+    assert response.status_code == 400
+    [problem] = errors(response)
+    assert (problem["code"], problem["field"]) == ("too_many_points", "points")
+    assert "at most 72 points; this one has 20000" in problem["message"]
+    per_task = published(as_alice, points=flood[:25])
+    assert per_task.status_code == 400
+    assert [e["code"] for e in errors(per_task)] == ["too_many_task_points"]
+    assert not Entry.objects.filter(name="Tiny").exists()
+
+
+def test_it_answers_429_over_the_daily_limit_of_published_entries(as_alice, seeded, settings):
+    settings.ELUE_DAILY_PUBLISHED = 1
+    assert published(as_alice).status_code == 201
+    refused = published(as_alice, name="Again")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 86_000
+    [problem] = errors(refused)
+    assert problem["code"] == "quota_exceeded"
+    assert problem["message"].startswith("daily limit of 1 published entries reached")

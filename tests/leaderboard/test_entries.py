@@ -8,6 +8,7 @@ from leaderboard.actions import delete_entry, set_entry_visibility
 from leaderboard.models import Entry
 from leaderboard.published import PublishedPoint, create_published_entry
 from leaderboard.standing import pareto_status
+from tests.reviews import approved
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def published(owner, name, *points, visibility="public"):
 
 
 def test_a_point_beaten_at_no_more_cost_is_dominated_by_that_entry(alice, seeded):
-    strong = published(alice, "Strong", ("a", 100.0, 99.0))
+    strong = approved(published(alice, "Strong", ("a", 100.0, 99.0)))
     weak = published(alice, "Weak", ("a", 200.0, 98.0), ("b", 50.0, 10.0))
     [status] = pareto_status(weak)
     by_name = {p.point.name: p for p in status.points}
@@ -29,7 +30,7 @@ def test_a_point_beaten_at_no_more_cost_is_dominated_by_that_entry(alice, seeded
 
 
 def test_private_entries_do_not_dominate_others(alice, seeded):
-    published(alice, "Hidden", ("a", 1.0, 100.0), visibility="private")
+    approved(published(alice, "Hidden", ("a", 1.0, 100.0), visibility="private"))
     weak = published(alice, "Weak", ("a", 200.0, 98.0))
     [status] = pareto_status(weak)
     assert all(e.name != "Hidden" for e in status.dominated_by)
@@ -42,7 +43,8 @@ def test_its_own_points_never_dominate_each_other(alice, seeded):
 
 
 def test_visibility_and_delete_of_a_published_entry(alice, seeded):
-    entry = published(alice, "Mine", ("a", 100.0, 90.0))
+    entry = approved(published(alice, "Mine", ("a", 100.0, 90.0)))
+    assert Entry.objects.public().filter(pk=entry.pk).exists()
     set_entry_visibility(entry, "private")
     assert not Entry.objects.public().filter(pk=entry.pk).exists()
     assert Entry.objects.visible_to(alice).filter(pk=entry.pk).exists()

@@ -1,8 +1,13 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from evaluator.errors import SubmissionInvalid
-from leaderboard.models import Entry
+from leaderboard.actions import delete_entry
+from leaderboard.models import Entry, PublishedEntryRecord
 from leaderboard.published import PublishedPoint, create_published_entry
+from leaderboard.submissions import QuotaExceeded
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +64,55 @@ def test_the_log_says_how_long_each_step_took(alice):
         SubmissionEvent.objects.create(submission=submission, status=status,
                                        at=start + timedelta(seconds=offset))
     assert [gap for _, gap in submission.log()] == [None, 2.0, 5.0]
+
+
+def points_on(task: str, n: int, start: float = 100.0) -> list[PublishedPoint]:
+    return [PublishedPoint(task, f"p{i}", start + i, 80.0) for i in range(n)]
+
+
+def test_it_caps_the_points_per_task(alice, seeded, settings):
+    assert settings.ELUE_PUBLISHED_MAX_POINTS_PER_TASK == 24
+    create_published_entry(alice, points_on("sst-2", 24), name="Dozens")
+    with pytest.raises(SubmissionInvalid) as error:
+        create_published_entry(alice, points_on("sst-2", 25) + points_on("mrpc", 3),
+                               name="Too many")
+    [problem] = error.value.problems
+    assert (problem.code, problem.field) == ("too_many_task_points", "points")
+    assert problem.message == ("sst-2: a published entry may have at most 24 points per task; "
+                               "this one has 25")
+    assert not Entry.objects.filter(name="Too many").exists()
+
+
+def test_it_caps_the_points_per_entry_before_checking_each(alice, seeded, settings):
+    """The attack of finding 6 in miniature: one entry of 20,000 points is refused with one
+    problem, not scored (148 s) and not answered point by point (30 MB)."""
+    assert settings.ELUE_PUBLISHED_MAX_POINTS == 72
+    tasks = ("sst-2", "mrpc", "snli")
+    fits = [p for task in tasks for p in points_on(task, 24)]
+    assert len(create_published_entry(alice, fits, name="Full").points.all()) == 72
+    flood = [PublishedPoint("sst-2", f"p{i}", -1.0, 80.0) for i in range(20_000)]
+    for points in (fits + points_on("scitail", 1), flood):
+        with pytest.raises(SubmissionInvalid) as error:
+            create_published_entry(alice, points, name="Flood")
+        [problem] = error.value.problems
+        assert problem.code == "too_many_points" and problem.message == (
+            f"a published entry may have at most 72 points; this one has {len(points)}")
+    assert not Entry.objects.filter(name="Flood").exists()
+
+
+def test_it_limits_published_entries_per_day_and_deleting_buys_none(alice, bob, seeded,
+                                                                    settings):
+    settings.ELUE_DAILY_PUBLISHED = 2
+    first = create_published_entry(alice, points_on("sst-2", 1), name="One")
+    create_published_entry(alice, points_on("sst-2", 1), name="Two")
+    delete_entry(first)
+    with pytest.raises(QuotaExceeded) as error:
+        create_published_entry(alice, points_on("sst-2", 1), name="Three")
+    record = PublishedEntryRecord.objects.filter(owner=alice).earliest("created_at")
+    assert error.value.resets_at == record.created_at + timedelta(days=1)
+    assert str(error.value).startswith("daily limit of 2 published entries reached")
+    assert not Entry.objects.filter(name="Three").exists()
+    create_published_entry(bob, points_on("sst-2", 1), name="Bob's")  # per user
+    PublishedEntryRecord.objects.filter(owner=alice).update(
+        created_at=timezone.now() - timedelta(days=1, seconds=1))
+    create_published_entry(alice, points_on("sst-2", 1), name="Three")  # a day later

@@ -6,6 +6,7 @@ import pytest
 
 from leaderboard.models import Entry, OperatingPoint, Task
 from leaderboard.published import PublishedPoint, create_published_entry
+from tests.reviews import approved
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +16,10 @@ def page(client, entry):
 
 
 def private_entry(owner) -> Entry:
-    return create_published_entry(owner, [PublishedPoint("sst-2", "6L", 1000.0, 90.0, 50.0)],
-                                  name="Bob's secret", visibility=Entry.Visibility.PRIVATE)
+    """Approved by staff, so that only its visibility hides it."""
+    return approved(create_published_entry(
+        owner, [PublishedPoint("sst-2", "6L", 1000.0, 90.0, 50.0)], name="Bob's secret",
+        visibility=Entry.Visibility.PRIVATE))
 
 
 def test_it_shows_points_scores_and_provenance(client, seeded):
