@@ -24,7 +24,7 @@ def queue_user_published_entries(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leaderboard', '0006_model_runs'),
+        ('leaderboard', '0007_task_from_registry'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
