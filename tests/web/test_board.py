@@ -24,7 +24,8 @@ def test_it_sorts_by_name_both_ways(client, seeded):
 def test_it_sorts_by_a_task_score_with_missing_scores_last(client, seeded):
     html = client.get("/?sort=imdb&dir=asc").content.decode()
     rows = re.findall(r'<tr class="entry[^"]*" data-entry="([^"]+)">(.*?)</tr>', html, re.S)
-    imdb = [re.findall(r'<td class="num score">([^<]+)</td>', body)[1] for _, body in rows]
+    # A score cell may end with the † of a printed score that differs.
+    imdb = [re.findall(r'<td class="num score">([^<]+)', body)[1] for _, body in rows]
     known = [float(v) for v in imdb if v != "&ndash;"]
     assert known == sorted(known) and known
     assert all(v == "&ndash;" for v in imdb[len(known):])
@@ -58,6 +59,7 @@ def test_it_links_entries_papers_and_the_score_explanation(client, seeded):
 def test_it_needs_the_same_queries_for_5_or_50_entries(client, count,
                                                      django_assert_num_queries):
     make_entries(count)
-    with django_assert_num_queries(3):
+    # The reference version, the entries, their scores, and the scores their papers printed.
+    with django_assert_num_queries(4):
         response = client.get("/")
     assert len(names(response.content.decode())) == count
