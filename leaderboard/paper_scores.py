@@ -13,7 +13,7 @@ already-fetched rows; the pages and the API show what it returns.
 
 from __future__ import annotations
 
-from collections import Counter
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -85,8 +85,14 @@ def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
+def _natural(name: str) -> list:
+    """Sort key that puts 3L before 12L and p2 before p10."""
+    return [int(part) if part.isascii() and part.isdigit() else part.lower()
+            for part in re.split(r"([0-9]+)", name)]
+
+
 def _names(points: Sequence[PointFacts]) -> str:
-    return ", ".join(sorted({p.name for p in points}, key=str.lower))
+    return ", ".join(sorted({p.name for p in points}, key=_natural))
 
 
 def missing_points(task: str, points: Sequence[PointFacts]) -> dict[str, list[str]]:
@@ -113,11 +119,14 @@ def basis_reasons(points: Sequence[PointFacts]) -> list[str]:
             for basis, some in sorted(by_basis.items())]
 
 
-def source_reason(points: Sequence[PointFacts], printed: Printed) -> str:
-    sources = Counter(p.source for p in points)
-    listed = "; ".join(f"{source or 'no source given'} ({n})" for source, n in sources.items())
-    return (f"ELUE averages the points typed in from: {listed}. The printed score comes from "
-            f"{printed.source or 'an unnamed source'}, which may have averaged other points.")
+def source_reason(points: Sequence[PointFacts]) -> str:
+    """Where the points ELUE averages come from, with the points from each source."""
+    sources: dict[str, list[PointFacts]] = {}
+    for point in points:
+        sources.setdefault(point.source or "no source given", []).append(point)
+    listed = "; ".join(f"{source} ({_names(some)})" for source, some in sources.items())
+    return (f"ELUE's points come from {listed}; the printed score may have averaged other "
+            "points or other numbers for these.")
 
 
 def rounding_reason(gap: float | None) -> list[str]:
@@ -143,7 +152,7 @@ def task_reasons(printed: Printed, recomputed: float | None,
                 f"paper's score may average a {point} point on {name} that was never published."
                 for point, others in sorted(missing_points(printed.task, points).items())]
     reasons += basis_reasons(here)
-    reasons.append(source_reason(here, printed))
+    reasons.append(source_reason(here))
     return reasons + rounding_reason(recomputed - printed.score)
 
 

@@ -57,6 +57,7 @@ def entry_detail(request, pk: int):
         "sections": task_sections(entry, scores, {p.task: p for p in paper}),
         "overall": overall_score(task_scores),
         "paper": paper,
+        "paper_source": paper[0].source if len({p.source for p in paper}) == 1 else None,
         "paper_overall": next((p for p in paper if p.task is None), None),
         "coverage": len(scores),
         "performance_from": performance_from,

@@ -137,9 +137,9 @@ def test_a_task_difference_is_explained_from_the_facts_held():
     [mrpc] = paper
     assert mrpc.differs and mrpc.gap == pytest.approx(0.347)
     text = " ".join(mrpc.reasons)
-    assert "3 points (12L, 3L, 6L) are published on MRPC" in text
+    assert "3 points (3L, 6L, 12L) are published on MRPC" in text
     assert "4L point on SST-2 but none on MRPC" in text
-    assert "ELUE paper v1 Table 3 (3)" in text and "ELUE talk slides" in text
+    assert "ELUE's points come from ELUE paper v1 Table 3 (3L, 6L, 12L)" in text
 
 
 def test_flops_not_computed_on_the_real_inputs_are_a_reason():
@@ -149,7 +149,7 @@ def test_flops_not_computed_on_the_real_inputs_are_a_reason():
     text = " ".join(sst2.reasons)
     assert "1 point of 2 (3.6x) has FLOPs from a reported speed-up (about ±2.5%)" in text
     assert "1 point of 2 (12L) has FLOPs estimated" in text
-    assert "ELUE v1 (1); HashEE (1)" in text
+    assert "come from ELUE v1 (12L); HashEE (3.6x)" in text
 
 
 def test_agreeing_scores_need_no_reason_and_a_small_gap_mentions_rounding():
