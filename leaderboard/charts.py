@@ -32,6 +32,15 @@ COLORWAY = ["#2E91E5", "#E15F99", "#1CA71C", "#DA16FF", "#B68100", "#750D86", "#
 OUT_OF_BUDGET_OPACITY = 0.2
 OVER_BUDGET_FILL = "rgba(90, 100, 115, 0.16)"
 LOG_PADDING = 0.06  # decades of room left and right of the outermost points
+# Tall enough that the legend (one 19 px line per curve and per group title, 12 px between
+# groups) never needs its own scrollbar; the plot grows with it.
+LEGEND_LINE, GROUP_GAP, MIN_HEIGHT, CHROME = 19, 12, 560, 90
+
+
+def chart_height(traces: list[dict]) -> int:
+    """Pixels for a chart whose legend lists ``traces``, grouped by ``legendgroup``."""
+    groups = len({t.get("legendgroup") for t in traces})
+    return max(MIN_HEIGHT, LEGEND_LINE * (len(traces) + groups) + GROUP_GAP * groups + CHROME)
 
 
 def tick_label(value: float) -> str:
@@ -70,7 +79,7 @@ def log_axis(values: list[float], title: str) -> dict:
             "tickmode": "array", "tickvals": ticks, "ticktext": [tick_label(t) for t in ticks]}
 
 
-def _layout(task: Task, axis: str, xs: list[float]) -> dict:
+def _layout(task: Task, axis: str, xs: list[float], height: int = MIN_HEIGHT) -> dict:
     return {
         "xaxis": log_axis(xs, AXES[axis]),
         "yaxis": {"title": {"text": f"{task.name} {task.metric} (×100)"}},
@@ -79,7 +88,7 @@ def _layout(task: Task, axis: str, xs: list[float]) -> dict:
         "legend": {"traceorder": "grouped", "groupclick": "toggleitem", "tracegroupgap": 12,
                    "font": {"size": 12}},
         "colorway": COLORWAY,
-        "height": 560,
+        "height": height,
     }
 
 
@@ -220,7 +229,7 @@ def task_figures(task: Task, budget: Budget | None = None) -> dict[str, dict]:
         if axis == "mflops":
             extra.insert(0, reference)
         data = [t for t in extra if t] + traces
-        layout = _layout(task, axis, [x for t in data for x in t["x"]])
+        layout = _layout(task, axis, [x for t in data for x in t["x"]], chart_height(data))
         layout["shapes"] = budget_shapes(budget, axis, layout)
         figures[axis] = {"data": data, "layout": layout}
     return figures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from leaderboard.charts import log_axis, log_ticks, tick_label
+from leaderboard.charts import chart_height, log_axis, log_ticks, tick_label
 
 
 def test_ticks_are_one_two_five_over_a_wide_range():
@@ -26,3 +26,11 @@ def test_the_axis_fits_the_values_with_a_little_room():
     assert low < math.log10(1060.33) and high > math.log10(50950.0)
     assert axis["ticktext"] == ["1k", "2k", "5k", "10k", "20k", "50k"]
     assert log_axis([], "MFLOPs") == {"title": {"text": "MFLOPs"}, "type": "log"}
+
+
+def test_the_chart_grows_so_that_twenty_entries_fit_in_the_legend():
+    few = [{"legendgroup": "benchmark"}] * 2 + [{"legendgroup": "published"}] * 3
+    many = [{"legendgroup": "benchmark"}] * 2 + [
+        {"legendgroup": kind} for kind in ["published"] * 17 + ["declared", "model", "verified"]]
+    assert chart_height(few) == 560
+    assert chart_height(many) == 19 * (22 + 5) + 12 * 5 + 90
