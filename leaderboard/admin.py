@@ -3,6 +3,7 @@ from django.contrib import admin
 from leaderboard.models import (
     Entry,
     OperatingPoint,
+    PublishedScore,
     ReferencePoint,
     ReferenceVersion,
     Task,
@@ -37,12 +38,19 @@ class OperatingPointInline(admin.TabularInline):
     extra = 0
 
 
+class PublishedScoreInline(admin.TabularInline):
+    """The scores the entry's paper printed (task empty: overall)."""
+
+    model = PublishedScore
+    extra = 0
+
+
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "is_dynamic", "visibility", "owner")
     list_filter = ("kind", "visibility", "is_dynamic")
     search_fields = ("name", "affiliation")
-    inlines = [OperatingPointInline]
+    inlines = [OperatingPointInline, PublishedScoreInline]
 
 
 @admin.register(TaskScore)

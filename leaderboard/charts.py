@@ -1,6 +1,15 @@
 """Plotly figures as plain data (``{"data": [...], "layout": {...}}``), built from the
 database and rendered in the page by the site's own copy of plotly.js. No plotting library
-runs on the server: the figures are dicts, so they are cheap and easy to test."""
+runs on the server: the figures are dicts, so they are cheap and easy to test.
+
+- ``task_figures``: a task's chart on both axes (MFLOPs, MParams): the reference curve, the
+  Pareto front, one trace per entry in a legend grouped by kind (published, declared cost,
+  verified cost, model; each kind its marker shape, twenty-two colours), log axes ticked
+  1k, 2k, 5k… (``log_axis``), a height that fits the legend (``chart_height``). With a budget,
+  points over it fade, a band shades what is over it (``budget_shapes``) and the front is
+  drawn through the points within it. ``task_chart.js`` highlights the hovered curve.
+- ``score_figure``: the worked example of the score on the about page.
+"""
 
 from __future__ import annotations
 
