@@ -174,13 +174,7 @@ def cmd_status(args, config: Config, out: TextIO, err: TextIO) -> int:
     return print_outcome(client, submission, out)
 
 
-def cmd_leaderboard(args, config: Config, out: TextIO, err: TextIO) -> int:
-    client = Client(config.url, config.token)
-    filters = {"task": args.task, "track": args.track, "kind": args.kind}
-    if args.csv:
-        out.write(client.leaderboard_csv(**filters))
-        return OK
-    rows = list(client.leaderboard(**filters))  # every page first: no half table on errors
+def print_board(rows: list[dict], out: TextIO) -> None:
     out.write(f"{'#':>3}  {'name':<28} {'kind':<10} {'MParams':>8} {'overall':>8}"
               + "".join(f" {slug:>8}" for slug in TASKS) + "\n")
     for row in rows:
@@ -188,6 +182,33 @@ def cmd_leaderboard(args, config: Config, out: TextIO, err: TextIO) -> int:
         out.write(f"{row['rank']:>3}  {row['entry']['name'][:28]:<28} "
                   f"{row['entry']['kind']:<10} {_number(row['mparams'], 1):>8} "
                   f"{_number(row['overall'], signed=True):>8}{scores}\n")
+
+
+def print_budget_board(rows: list[dict], out: TextIO) -> None:
+    """Within a budget: each entry's best point within it per task (its performance), the
+    mean performance (the ranking) and the mean difference from the reference."""
+    out.write(f"{'#':>3}  {'name':<28} {'kind':<10} {'MParams':>8} {'perf':>6} {'vs ref':>7}"
+              + "".join(f" {slug:>8}" for slug in TASKS) + "\n")
+    for row in rows:
+        budget = row["budget"]
+        chosen = "".join(f" {_number((budget['points'].get(s) or {}).get('performance'), 1):>8}"
+                         for s in TASKS)
+        out.write(f"{row['rank']:>3}  {row['entry']['name'][:28]:<28} "
+                  f"{row['entry']['kind']:<10} {_number(budget['mparams'], 1):>8} "
+                  f"{_number(budget['performance']):>6} "
+                  f"{_number(budget['difference'], signed=True):>7}{chosen}\n")
+
+
+def cmd_leaderboard(args, config: Config, out: TextIO, err: TextIO) -> int:
+    client = Client(config.url, config.token)
+    filters = {"task": args.task, "track": args.track, "kind": args.kind,
+               "max_mflops": args.max_mflops, "max_mparams": args.max_mparams}
+    if args.csv:
+        out.write(client.leaderboard_csv(**filters))
+        return OK
+    rows = list(client.leaderboard(**filters))  # every page first: no half table on errors
+    within_budget = args.max_mflops is not None or args.max_mparams is not None
+    (print_budget_board if within_budget else print_board)(rows, out)
     return OK
 
 
@@ -235,6 +256,10 @@ def parser() -> argparse.ArgumentParser:
     board.add_argument("--track", type=int, choices=(40, 55, 70, 110),
                        help="at most this many million parameters")
     board.add_argument("--kind", choices=("published", "declared", "verified", "model"))
+    board.add_argument("--max-mflops", metavar="MFLOPS", help="a budget: rank each entry by "
+                       "its best point within at most this many MFLOPs per example")
+    board.add_argument("--max-mparams", metavar="MPARAMS", help="a budget: at most this many "
+                       "million parameters per point")
     board.add_argument("--csv", action="store_true", help="print CSV")
     return main
 

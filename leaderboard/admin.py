@@ -16,6 +16,7 @@ from leaderboard.models import (
     Entry,
     EntryAwaitingReview,
     OperatingPoint,
+    PublishedScore,
     ReferencePoint,
     ReferenceVersion,
     Task,
@@ -111,6 +112,11 @@ def review_action(decision: str, verb: str):
 
 REVIEW_ACTIONS = [review_action(Entry.Review.APPROVED, "approve"),
                   review_action(Entry.Review.REJECTED, "reject")]
+class PublishedScoreInline(admin.TabularInline):
+    """The scores the entry's paper printed (task empty: overall)."""
+
+    model = PublishedScore
+    extra = 0
 
 
 @admin.register(Entry)
@@ -118,7 +124,7 @@ class EntryAdmin(admin.ModelAdmin):
     list_display = ("name", "kind", "is_dynamic", "visibility", "review", "owner")
     list_filter = ("kind", "visibility", "review", "is_dynamic")
     search_fields = ("name", "affiliation")
-    inlines = [OperatingPointInline]
+    inlines = [OperatingPointInline, PublishedScoreInline]
     actions = REVIEW_ACTIONS
 
 
@@ -131,7 +137,7 @@ class EntryAwaitingReviewAdmin(admin.ModelAdmin):
                     "page")
     search_fields = ("name", "affiliation", "owner__username")
     actions = REVIEW_ACTIONS
-    inlines = [ReviewedPointInline]
+    inlines = [ReviewedPointInline, PublishedScoreInline]
     readonly_fields = ("name", "owner", "description", "affiliation", "paper_url", "code_url",
                        "is_dynamic", "visibility", "created_at")
     fields = readonly_fields

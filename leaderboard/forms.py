@@ -1,5 +1,5 @@
-"""The site's forms: submission metadata, published points, sign-up, API tokens, and turning
-uploaded files into a folder the service layer can read."""
+"""The site's forms: submission metadata, published points, sign-up, API tokens, the budget
+explorer's inputs, and turning uploaded files into a folder the service layer can read."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from evaluator.benchmark import TASKS
 from evaluator.errors import Problem
+from leaderboard.budget import LIMITS, Budget, BudgetInvalid, parse_budget
 from leaderboard.models import Entry
 from leaderboard.published import PUBLISHED_BASES, PublishedPoint
 from leaderboard.tokens import DEFAULT_EXPIRY, EXPIRY_CHOICES
@@ -130,3 +131,33 @@ class TokenForm(forms.Form):
 
     def days(self) -> int | None:
         return EXPIRY_CHOICES[self.cleaned_data["expires"]]
+
+
+class BudgetForm(forms.Form):
+    """The budget explorer's inputs (one per ``leaderboard.budget.LIMITS``), read by the same
+    strict parser as the API's, so the site and the API accept exactly the same values.
+    ``budget`` is the budget read (empty until valid)."""
+
+    def __init__(self, data=None):
+        super().__init__(data)
+        self.budget = Budget()
+        for limit in LIMITS:
+            self.fields[limit.param] = forms.CharField(
+                label=limit.label, required=False, help_text=limit.unit,
+                widget=forms.NumberInput(attrs={"min": "0", "step": "any",
+                                                "inputmode": "decimal", "placeholder": "any"}))
+
+    def clean(self):
+        try:
+            self.budget = parse_budget(self.data)
+        except BudgetInvalid as invalid:
+            for problem in invalid.problems:
+                self.add_error(problem.name, problem.message)
+        return self.cleaned_data
+
+
+def budget_form(query) -> BudgetForm:
+    """The budget form bound to a request's query string and validated."""
+    form = BudgetForm(query)
+    form.is_valid()
+    return form

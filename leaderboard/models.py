@@ -314,6 +314,31 @@ class TaskScore(models.Model):
         return f"{self.entry} {self.task.slug}: {self.score:.2f}"
 
 
+class PublishedScore(models.Model):
+    """A score a paper printed for an entry, on one task or overall (``task`` empty), kept
+    beside the score the platform recomputes from the entry's points: they differ where the
+    paper averaged points that were never published or read its FLOPs differently."""
+
+    entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="published_scores")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="published_scores", help_text="Empty: overall.")
+    score = models.FloatField()
+    source = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["entry", "task__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "task"], condition=Q(task__isnull=False),
+                                    name="unique_published_task_score"),
+            models.UniqueConstraint(fields=["entry"], condition=Q(task__isnull=True),
+                                    name="unique_published_overall_score"),
+        ]
+
+    def __str__(self) -> str:
+        where = self.task.slug if self.task_id else "overall"
+        return f"{self.entry} {where}: {self.score:.2f} (published)"
+
+
 class SubmissionQuerySet(models.QuerySet):
     def visible_to(self, user) -> SubmissionQuerySet:
         """Only the owner (and staff) ever see a submission, public or not; deleted ones

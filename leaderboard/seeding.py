@@ -1,4 +1,11 @@
-"""Loading the reference curve and the published entries from the committed seed files.
+"""Loading the reference curve and the published entries from the committed seed files
+(``leaderboard/seed/``, copies of ``../shared/elue/``).
+
+- ``load_reference``: the reference curve, a new version only when the file changed.
+- ``load_published``: one Published entry per model of ``published.csv`` with its points, and
+  the scores the papers printed (``published_scores.csv``). Seeded entries the file no longer
+  names are deleted (a renamed model replaces the old one); entries people submitted, even
+  with the same name, are never touched.
 
 Both loads are idempotent: running them again with the same files changes nothing.
 """
@@ -7,26 +14,43 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from django.db import transaction
 
 from evaluator.score import REFERENCE_CSV, read_reference_rows
-from leaderboard.models import Basis, Entry, OperatingPoint, ReferencePoint, ReferenceVersion, Task
+from leaderboard.models import (
+    Basis,
+    Entry,
+    OperatingPoint,
+    PublishedScore,
+    ReferencePoint,
+    ReferenceVersion,
+    Task,
+)
 from leaderboard.tasks import rescore_entries
 
 logger = logging.getLogger(__name__)
-PUBLISHED_CSV = Path(__file__).resolve().parent / "seed" / "published.csv"
+SEED_DIR = Path(__file__).resolve().parent / "seed"
+PUBLISHED_CSV = SEED_DIR / "published.csv"
+PUBLISHED_SCORES_CSV = SEED_DIR / "published_scores.csv"
+OVERALL = "overall"  # the task column of a paper's overall score in published_scores.csv
 
 
-@dataclass
-class SeedResult:
-    reference_version: ReferenceVersion
-    reference_created: bool
-    entries_created: int
-    entries_updated: int
+class SeedFileError(ValueError):
+    """A seed file that contradicts itself or another seed file (which file, which line)."""
+
+
+class PublishedLoad(NamedTuple):
+    """What ``load_published`` did: entries created, updated and removed, scores stored."""
+
+    created: int
+    updated: int
+    removed: int
+    scores: int
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -105,12 +129,30 @@ def _sync_points(entry: Entry, rows: list[dict[str, str]], tasks: dict[str, Task
     entry.points.exclude(pk__in=keep).delete()
 
 
+def seeded_entries():
+    """The published entries seeded from the literature (no owner), not people's entries."""
+    return Entry.objects.filter(owner=None, kind=Entry.Kind.PUBLISHED)
+
+
+def remove_unnamed(names: set[str]) -> int:
+    """Delete the seeded entries whose name is not in ``names`` (with their points and
+    scores); returns how many entries."""
+    stale = list(seeded_entries().exclude(name__in=names))
+    for entry in stale:
+        logger.info("removing the seeded entry %r: the seed file no longer names it", entry.name)
+        entry.delete()
+    return len(stale)
+
+
 @transaction.atomic
-def load_published(path: Path = PUBLISHED_CSV) -> tuple[int, int]:
-    """Create or update one Published entry per model in ``path``. Returns (created, updated)."""
+def load_published(path: Path = PUBLISHED_CSV,
+                   scores_path: Path = PUBLISHED_SCORES_CSV) -> PublishedLoad:
+    """Make the seeded published entries those of ``path`` (created, updated or removed),
+    with the printed scores of ``scores_path``."""
     by_model: dict[str, list[dict[str, str]]] = defaultdict(list)
     for row in read_csv(path):
         by_model[row["model"]].append(row)
+    removed = remove_unnamed(set(by_model))
     tasks = {t.slug: t for t in Task.objects.all()}
     created = 0
     for model, rows in by_model.items():
@@ -123,4 +165,51 @@ def load_published(path: Path = PUBLISHED_CSV) -> tuple[int, int]:
         )
         _sync_points(entry, rows, tasks)
         created += was_created
-    return created, len(by_model) - created
+    scores = load_published_scores(scores_path, tasks)
+    return PublishedLoad(created, len(by_model) - created, removed, scores)
+
+
+def _published_score(row: dict[str, str], where: str, entries: dict[str, Entry],
+                     tasks: dict[str, Task]) -> tuple[tuple[int, int | None], float, str]:
+    """``((entry id, task id or None for overall), score, source)`` of one row."""
+    entry = entries.get(row["model"])
+    if entry is None:
+        raise SeedFileError(f"{where}: no seeded published entry is named {row['model']!r}")
+    if row["task"] != OVERALL and row["task"] not in tasks:
+        raise SeedFileError(f"{where}: unknown task {row['task']!r}; one of "
+                            f"{', '.join(tasks)} or {OVERALL}")
+    try:
+        score = float(row["score"])
+    except ValueError:
+        score = math.nan
+    if not math.isfinite(score):
+        raise SeedFileError(f"{where}: score {row['score']!r} is not a number")
+    task = tasks.get(row["task"])
+    return (entry.pk, task.pk if task else None), score, row["source"]
+
+
+def load_published_scores(path: Path, tasks: dict[str, Task]) -> int:
+    """Make the printed scores of the seeded entries those of ``path`` (rows changed only
+    where the file changed); returns how many there are. Raises ``SeedFileError`` for a
+    model or task the seed does not know, or a score repeated."""
+    entries = {e.name: e for e in seeded_entries()}
+    wanted: dict[tuple[int, int | None], tuple[float, str]] = {}
+    for line, row in enumerate(read_csv(path), start=2):  # line 1 is the header
+        where = f"{path.name} line {line}"
+        key, score, source = _published_score(row, where, entries, tasks)
+        if key in wanted:
+            raise SeedFileError(f"{where}: {row['model']} {row['task']} appears twice")
+        wanted[key] = (score, source)
+    for stored in PublishedScore.objects.filter(entry__in=entries.values()):
+        key = (stored.entry_id, stored.task_id)
+        if key not in wanted:
+            stored.delete()
+        elif (stored.score, stored.source) != wanted[key]:
+            stored.score, stored.source = wanted.pop(key)
+            stored.save(update_fields=["score", "source"])
+        else:
+            del wanted[key]
+    PublishedScore.objects.bulk_create(
+        PublishedScore(entry_id=entry_id, task_id=task_id, score=score, source=source)
+        for (entry_id, task_id), (score, source) in wanted.items())
+    return PublishedScore.objects.filter(entry__in=entries.values()).count()

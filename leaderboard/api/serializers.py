@@ -4,11 +4,14 @@ OpenAPI schema is generated from them and checked by schemathesis)."""
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from evaluator.benchmark import TASK_ORDER
+from leaderboard.board import OVERALL
+from leaderboard.budget import LIMITS
 from leaderboard.models import (
     Basis,
     Entry,
@@ -19,6 +22,7 @@ from leaderboard.models import (
     Task,
     TaskScore,
 )
+from leaderboard.params import BadParameter, parse_positive_number
 from leaderboard.published import too_many_points
 from leaderboard.ranking import PARAMETER_TRACKS
 
@@ -138,6 +142,30 @@ class ScoreSerializer(serializers.ModelSerializer):
         fields = ["task", "score", "reference_version"]
 
 
+class EntryScoreSerializer(ScoreSerializer):
+    published_score = serializers.FloatField(
+        allow_null=True, help_text="The score the entry's paper printed on the task, if any "
+        "(see published_scores for why the two may differ).")
+
+    class Meta(ScoreSerializer.Meta):
+        fields = [*ScoreSerializer.Meta.fields, "published_score"]
+
+
+class PaperScoreSerializer(serializers.Serializer):
+    task = serializers.SerializerMethodField()
+    published_score = serializers.FloatField(source="printed")
+    source = serializers.CharField()
+    recomputed = serializers.FloatField(allow_null=True, help_text="ELUE's score from the "
+                                        "published points; null without points there.")
+    differs = serializers.BooleanField(help_text="More than 0.01 apart.")
+    reasons = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Why they can differ, from what ELUE holds.")
+
+    @extend_schema_field(serializers.CharField(help_text=f"A task slug, or {OVERALL!r}."))
+    def get_task(self, paper) -> str:
+        return paper.task or OVERALL
+
+
 class TaskParetoSerializer(serializers.Serializer):
     task = serializers.CharField()
     on_front = serializers.BooleanField(help_text="At least one point is on the front.")
@@ -146,15 +174,18 @@ class TaskParetoSerializer(serializers.Serializer):
 
 class EntryDetailSerializer(EntrySerializer):
     points = PointSerializer(many=True, source="api_points")
-    scores = ScoreSerializer(many=True, source="api_scores")
+    scores = EntryScoreSerializer(many=True, source="api_scores")
     overall = serializers.FloatField(allow_null=True, source="api_overall",
                                      help_text="ELUE score over the tasks scored; null "
                                      "without any score.")
+    published_scores = PaperScoreSerializer(
+        many=True, source="api_paper", help_text="The scores the entry's paper printed, per "
+        "task and overall, beside ELUE's (empty when the paper printed none).")
     pareto = TaskParetoSerializer(many=True, source="api_pareto")
 
     class Meta(EntrySerializer.Meta):
         fields = [*EntrySerializer.Meta.fields, "review_reason", "points", "scores", "overall",
-                  "pareto"]
+                  "published_scores", "pareto"]
         read_only_fields = fields
 
 
@@ -247,6 +278,34 @@ class SubmissionDetailSerializer(SubmissionSerializer):
         read_only_fields = fields
 
 
+class ChosenPointSerializer(serializers.Serializer):
+    point = serializers.CharField(source="point.name")
+    performance = serializers.FloatField(source="point.performance", help_text="×100")
+    mflops = serializers.FloatField(source="point.mflops")
+    mparams = serializers.FloatField(source="point.mparams", allow_null=True)
+    difference = serializers.FloatField(allow_null=True, help_text="From the reference curve "
+                                        "at the same MFLOPs; null without a reference curve.")
+
+
+class BudgetStandingSerializer(serializers.Serializer):
+    performance = serializers.FloatField(allow_null=True, help_text="Mean over tasks of the "
+                                         "chosen points' performance (the ranking).")
+    difference = serializers.FloatField(allow_null=True, help_text="Mean over tasks of the "
+                                        "chosen points' difference from the reference.")
+    coverage = serializers.IntegerField(help_text="Tasks with a point within the budget.")
+    full_coverage = serializers.BooleanField()
+    mparams = serializers.FloatField(allow_null=True, help_text="Largest among the chosen "
+                                     "points.")
+    points = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.DictField(child=ChosenPointSerializer(),
+                                               help_text="Task slug -> the entry's best point "
+                                               "within the budget (tasks without one left out)."))
+    def get_points(self, standing) -> dict:
+        return {slug: ChosenPointSerializer(choice).data
+                for slug, choice in standing.choices.items()}
+
+
 class LeaderboardRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     entry = EntrySerializer()
@@ -255,12 +314,41 @@ class LeaderboardRowSerializer(serializers.Serializer):
     coverage = serializers.IntegerField(help_text="Tasks scored, of 6.")
     full_coverage = serializers.BooleanField()
     scores = serializers.SerializerMethodField()
+    published_scores = serializers.SerializerMethodField()
+    budget = BudgetStandingSerializer(allow_null=True, help_text="With max_mflops or "
+                                      "max_mparams: the entry's best point within the budget "
+                                      "per task, which the rows are ranked by; null without.")
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField(allow_null=True),
                                                help_text="Task slug -> ELUE score (null: not "
                                                "scored on it), for all six tasks."))
     def get_scores(self, row) -> dict:
         return dict(zip(TASK_ORDER, row.scores_in_order(), strict=True))
+
+    @extend_schema_field(serializers.DictField(
+        child=serializers.FloatField(allow_null=True),
+        help_text=f"Task slug (and {OVERALL!r}) -> the score the entry's paper printed (null: "
+        "none printed), for all six tasks and overall."))
+    def get_published_scores(self, row) -> dict:
+        return {slug: row.published.get(slug) for slug in (*TASK_ORDER, OVERALL)}
+
+
+@extend_schema_field(OpenApiTypes.NUMBER)
+class PositiveNumberParameter(serializers.Field):
+    """A query parameter read by ``leaderboard.params.parse_positive_number``, the site's own
+    parser: ASCII digits and at most one point, above 0; blank means not given."""
+
+    def to_internal_value(self, data) -> float | None:
+        text = str(data).strip()
+        if not text:
+            return None
+        try:
+            return parse_positive_number(text, self.field_name)
+        except BadParameter as problem:
+            raise serializers.ValidationError(problem.message, code="bad_value") from None
+
+    def to_representation(self, value):
+        return value
 
 
 class LeaderboardQuery(serializers.Serializer):
@@ -269,3 +357,11 @@ class LeaderboardQuery(serializers.Serializer):
     kind = serializers.ChoiceField(Entry.Kind.choices, required=False)
     task = serializers.ChoiceField(list(TASK_ORDER), required=False,
                                    help_text="Only entries scored on this task, ranked by it.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for limit in LIMITS:  # the budget explorer's parameters, as on the site
+            fields[limit.param] = PositiveNumberParameter(
+                required=False, help_text=f"{limit.label} ({limit.unit}): rank each entry by "
+                "its best point within the budget; entries without one drop out.")
+        return fields

@@ -1,5 +1,6 @@
 """Entry pages: metadata, per task the operating points and how each number was obtained,
-the score and its reference version, and where the entry stands on the Pareto front."""
+the score and its reference version, where the entry stands on the Pareto front, and the
+scores its paper printed beside the platform's, with why they differ."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 from evaluator.score import overall_score
 from leaderboard.actions import delete_entry, set_entry_visibility
 from leaderboard.models import Entry, OperatingPoint, TaskScore
+from leaderboard.paper_scores import entry_comparison
 from leaderboard.standing import pareto_status
 
 # How the performance and the parameter count of an entry of each kind were obtained.
@@ -33,11 +35,12 @@ def histogram_bars(point: OperatingPoint) -> list[dict]:
             for layer, n in counts]
 
 
-def task_sections(entry: Entry, scores: list[TaskScore]) -> list[dict]:
+def task_sections(entry: Entry, scores: list[TaskScore], printed: dict) -> list[dict]:
     by_task = {s.task_id: s for s in scores}
     return [{
         "status": status,
         "score": by_task.get(status.task.pk),
+        "printed": printed.get(status.task.slug),
         "points": [{"status": p, "bars": histogram_bars(p.point)} for p in status.points],
     } for status in pareto_status(entry)]
 
@@ -47,10 +50,15 @@ def entry_detail(request, pk: int):
                               pk=pk)
     performance_from, params_from = PROVENANCE[entry.kind]
     scores = list(entry.scores.select_related("task", "reference_version"))
+    task_scores = {s.task.slug: s.score for s in scores}
+    paper = entry_comparison(entry, task_scores)
     return render(request, "leaderboard/entry.html", {
         "entry": entry,
-        "sections": task_sections(entry, scores),
-        "overall": overall_score({s.task.slug: s.score for s in scores}),
+        "sections": task_sections(entry, scores, {p.task: p for p in paper}),
+        "overall": overall_score(task_scores),
+        "paper": paper,
+        "paper_source": paper[0].source if len({p.source for p in paper}) == 1 else None,
+        "paper_overall": next((p for p in paper if p.task is None), None),
         "coverage": len(scores),
         "performance_from": performance_from,
         "params_from": params_from,

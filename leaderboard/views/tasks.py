@@ -1,10 +1,14 @@
-"""Task pages (``/tasks/<slug>/``): what the task is, its test inputs, and the chart of every
-entry's points against cost with the Pareto front. Also serves plotly.js from the installed
+"""Task pages (``/tasks/<slug>/``): what the task is, its test inputs, the chart of every
+entry's points against cost with the Pareto front, and the entries ranked on the task: by ELUE
+score, or within a budget (``?max_mflops=…&max_mparams=…``) by each entry's best point within
+it, with the chart shading what is over the budget. Also serves plotly.js from the installed
 ``plotly`` package, so that no page loads anything from another host."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import plotly
 from django.http import FileResponse, Http404
@@ -14,29 +18,72 @@ from django.views.decorators.http import require_GET
 
 from evaluator.benchmark import TASKS
 from evaluator.data import INPUTS_FILE, task_dir
+from leaderboard.board import public_rows
+from leaderboard.budget import Budget, Choice
 from leaderboard.charts import task_figures
-from leaderboard.models import Entry, Task, TaskScore, TestData
+from leaderboard.forms import budget_form
+from leaderboard.models import Entry, PublishedScore, Task, TaskScore, TestData
+from leaderboard.paper_scores import differs
+from leaderboard.ranking import rank_on_task
 from leaderboard.testdata import data_root
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
 
 
+def scores_on(task: Task) -> list[TaskScore]:
+    """The public entries' scores on ``task``, best first, each with ``printed``: the score the
+    entry's paper printed on the task (or ``None``)."""
+    scores = list(TaskScore.objects.filter(task=task, entry__in=Entry.objects.public())
+                  .select_related("entry", "reference_version").order_by("-score"))
+    printed = dict(PublishedScore.objects.filter(task=task).values_list("entry_id", "score"))
+    for score in scores:
+        score.printed = printed.get(score.entry_id)
+        score.differs_from_paper = differs(score.score, score.printed)
+    return scores
+
+
+@dataclass
+class TaskRow:
+    """An entry on one task within a budget: its best point there, and its ELUE score on the
+    task over all its points."""
+
+    rank: int
+    entry: Entry
+    choice: Choice
+    score: float | None
+
+
+def ranked_within(task: Task, budget: Budget) -> list[TaskRow]:
+    """The public entries with a point on ``task`` within ``budget``, ranked by it."""
+    rows = rank_on_task(public_rows(budget=budget, task=task.slug), task.slug,
+                        within_budget=True)
+    return [TaskRow(row.rank, row.entry, row.budget.choices[task.slug],
+                    row.task_scores.get(task.slug)) for row in rows]
+
+
 def task_detail(request, slug: str):
+    """A task's page; an unreadable budget is a form error (400)."""
     task = get_object_or_404(Task, slug=slug)
-    scores = (TaskScore.objects.filter(Entry.shown_publicly("entry__"), task=task)
-              .select_related("entry", "reference_version").order_by("-score"))
+    form = budget_form(request.GET)
+    budget = form.budget
     return render(request, "leaderboard/task.html", {
         "task": task,
         "spec": TASKS[task.slug],
         "test_data": TestData.objects.filter(task=task).first(),
-        "figures": task_figures(task),
-        "scores": scores,
+        "figures": task_figures(task, budget),
+        "scores": [] if budget else scores_on(task),
+        "rows": ranked_within(task, budget) if budget else [],
+        "form": form,
+        "budget": budget,
+        "keep": [],
+        "clear_query": "",
+        "budget_query": urlencode(budget.query()),
         "labels": list(zip(TASKS[task.slug].labels or (), TASKS[task.slug].label_names,
                            strict=False)),
         "all_tasks": list(TASKS.values()),
         "plotly_version": plotly.__version__,
-    })
+    }, status=200 if form.is_valid() else 400)
 
 
 @require_GET

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -143,3 +144,71 @@ def test_it_gives_a_csv_header_even_without_rows_and_errors_as_csv(anon, seeded)
     assert bad.status_code == 400
     header, row = bad.content.decode().splitlines()
     assert header == "code,message,file,line,field" and row.startswith("invalid_choice,")
+
+
+def site_order(client, path: str) -> list[str]:
+    html = client.get(path).content.decode()
+    return re.findall(r'<tr class="entry[^"]*" data-entry="([^"]+)">', html)
+
+
+@pytest.mark.parametrize("budget", ["max_mflops=30000&max_mparams=70", "max_mflops=1500",
+                                    "max_mparams=50"])
+def test_a_budget_ranks_the_board_as_the_site_does(anon, client, seeded, budget):
+    rows = leaderboard(anon, f"&{budget}")
+    assert [r["entry"]["name"] for r in rows] == site_order(client, f"/?{budget}")
+    assert rows and all(r["budget"] is not None for r in rows)
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_a_budget_gives_each_entrys_best_point_within_it(anon, seeded):
+    rows = {r["entry"]["name"]: r for r in leaderboard(anon, "&max_mflops=1500")}
+    assert "TinyBERT-6L" not in rows
+    bert = rows["BERT-BASE"]["budget"]
+    assert bert["points"]["sst-2"] == {"point": "4L", "performance": 79.5, "mflops": 1413.36,
+                                       "mparams": 52.78, "difference": pytest.approx(-6.2)}
+    assert all(p["mflops"] <= 1500 for r in rows.values() for p in r["budget"]["points"].values())
+    assert bert["coverage"] == len(bert["points"])
+    assert leaderboard(anon)[0]["budget"] is None
+
+
+def test_a_budget_on_one_task_ranks_as_the_task_page_does(anon, client, seeded):
+    rows = leaderboard(anon, "&task=mrpc&max_mflops=3000")
+    assert [r["entry"]["name"] for r in rows] == site_order(client, "/tasks/mrpc/?max_mflops=3000")
+    performance = [r["budget"]["points"]["mrpc"]["performance"] for r in rows]
+    assert performance == sorted(performance, reverse=True)
+    assert all(set(r["budget"]["points"]) == {"mrpc"} for r in rows)
+
+
+@pytest.mark.parametrize("query, field", [("max_mflops=%C2%B2", "max_mflops"),
+                                          ("max_mparams=0", "max_mparams"),
+                                          ("max_mflops=inf", "max_mflops"),
+                                          ("max_mflops=1e3", "max_mflops")])
+def test_it_refuses_an_unreadable_budget_with_a_clear_message(anon, seeded, query, field):
+    response = anon.get(f"/api/v1/leaderboard/?{query}")
+    assert response.status_code == 400
+    [problem] = errors(response)
+    assert problem["field"] == field and problem["code"] == "bad_value"
+    assert "must be" in problem["message"]
+
+
+def test_a_blank_budget_parameter_is_no_budget(anon, seeded):
+    rows = leaderboard(anon, "&max_mflops=&max_mparams=")
+    assert len(rows) == 16 and rows[0]["budget"] is None
+
+
+def test_each_row_carries_the_scores_the_paper_printed(anon, seeded):
+    rows = {r["entry"]["name"]: r for r in leaderboard(anon)}
+    assert rows["BERT-BASE"]["published_scores"] == {
+        "sst-2": -4.55, "imdb": -2.15, "snli": -1.50, "scitail": -3.35, "mrpc": -5.88,
+        "sts-b": -4.75, "overall": -3.70}
+    assert set(rows["HashEE"]["published_scores"].values()) == {None, 1.20}
+    assert set(rows["CascadeBERT"]["published_scores"].values()) == {None}
+
+
+def test_the_csv_within_a_budget_names_each_chosen_point(anon, seeded):
+    response = anon.get("/api/v1/leaderboard/?format=csv&max_mflops=1500")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    bert = next(r for r in rows if r["name"] == "BERT-BASE")
+    assert bert["sst-2_point"] == "4L" and bert["sst-2_performance"] == "79.5"
+    assert [r["name"] for r in rows] == [r["entry"]["name"]
+                                         for r in leaderboard(anon, "&max_mflops=1500")]

@@ -166,3 +166,24 @@ def test_it_answers_429_over_the_daily_limit_of_published_entries(as_alice, seed
     [problem] = errors(refused)
     assert problem["code"] == "quota_exceeded"
     assert problem["message"].startswith("daily limit of 1 published entries reached")
+def test_it_gives_the_printed_score_beside_each_recomputed_one(anon, seeded):
+    bert = Entry.objects.get(name="BERT-BASE")
+    body = anon.get(f"/api/v1/entries/{bert.pk}/").json()
+    scores = {s["task"]: s for s in body["scores"]}
+    assert scores["mrpc"]["published_score"] == -5.88
+    assert round(scores["mrpc"]["score"], 2) == -5.53
+    paper = {p["task"]: p for p in body["published_scores"]}
+    assert list(paper) == ["sst-2", "imdb", "snli", "scitail", "mrpc", "sts-b", "overall"]
+    assert paper["overall"]["published_score"] == -3.70
+    assert round(paper["overall"]["recomputed"], 2) == -3.67 and paper["overall"]["differs"]
+    assert paper["sst-2"] | {"recomputed": None} == {
+        "task": "sst-2", "published_score": -4.55, "recomputed": None, "differs": False,
+        "reasons": [], "source": "ELUE talk slides, Oct 2021, ELUE-score table (2 decimals)"}
+    assert any("4L point on SST-2" in r for r in paper["mrpc"]["reasons"])
+
+
+def test_an_entry_without_printed_scores_has_none(anon, seeded, alice):
+    entry = create_published_entry(alice, [PublishedPoint("sst-2", "6L", 1000.0, 90.0)],
+                                   name="Alice-Net")
+    body = anon.get(f"/api/v1/entries/{entry.pk}/").json()
+    assert body["published_scores"] == [] and body["scores"][0]["published_score"] is None

@@ -154,3 +154,15 @@ def test_it_checks_a_bundle_offline(tmp_path):
     bad = Elue("", None, tmp_path)("check", str(malformed_bundle(tmp_path / "bad.zip")),
                                    "--data", str(ELUE_DATA_DIR))
     assert bad.returncode == 1 and "mrpc.tsv line 3" in bad.stdout
+
+
+def test_it_ranks_the_leaderboard_within_a_budget(live_stack, alice_token, tmp_path):
+    elue = Elue(live_stack.url, alice_token, tmp_path)
+    run = elue("leaderboard", "--max-mflops", "1500")
+    assert run.returncode == 0, run.stdout + run.stderr
+    header, *rows = run.stdout.splitlines()
+    assert header.split()[:7] == ["#", "name", "kind", "MParams", "perf", "vs", "ref"]
+    names = [row[5:33].strip() for row in rows]
+    assert "BERT-BASE" in names and "TinyBERT-6L" not in names  # its 6L costs 2,119 MFLOPs
+    bad = elue("leaderboard", "--max-mflops", "²")
+    assert bad.returncode == 1 and "max_mflops" in bad.stderr, bad.stdout + bad.stderr

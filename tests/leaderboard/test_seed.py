@@ -1,9 +1,24 @@
 import pytest
 from django.core.management import call_command
 
-from leaderboard.models import Entry, OperatingPoint, ReferencePoint, ReferenceVersion, TaskScore
+from leaderboard.models import (
+    Entry,
+    OperatingPoint,
+    PublishedScore,
+    ReferencePoint,
+    ReferenceVersion,
+    TaskScore,
+)
+from leaderboard.published import PublishedPoint, create_published_entry
 from leaderboard.scoring import rescore_all
-from leaderboard.seeding import PUBLISHED_CSV, REFERENCE_CSV, load_published, load_reference
+from leaderboard.seeding import (
+    PUBLISHED_CSV,
+    PUBLISHED_SCORES_CSV,
+    REFERENCE_CSV,
+    SeedFileError,
+    load_published,
+    load_reference,
+)
 from tests.conftest import REPO_DIR
 
 pytestmark = pytest.mark.django_db
@@ -49,13 +64,18 @@ def test_it_records_the_reference_version_of_each_score(seeded):
 
 def test_it_is_idempotent(seeded):
     before = (Entry.objects.count(), OperatingPoint.objects.count(), TaskScore.objects.count())
+    printed = set(PublishedScore.objects.values_list("pk", "entry_id", "task_id", "score",
+                                                     "source"))
     version, created = load_reference()
     assert (version, created) == (seeded, False)
-    assert load_published() == (0, 16)
+    assert load_published() == (0, 16, 0, 58)
     rescore_all(version)
     after = (Entry.objects.count(), OperatingPoint.objects.count(), TaskScore.objects.count())
     assert after == before
     assert ReferenceVersion.objects.count() == 1
+    # The printed scores are the same rows, not deleted and made again.
+    assert set(PublishedScore.objects.values_list("pk", "entry_id", "task_id", "score",
+                                                  "source")) == printed
 
 
 def test_it_makes_a_new_reference_version_when_the_curve_changes(seeded, tmp_path):
@@ -82,12 +102,55 @@ def test_it_drops_points_removed_from_the_published_file(seeded, tmp_path):
     assert set(scores_of("HashEE")) == {"sst-2"}
 
 
+def test_it_replaces_renamed_entries_and_never_touches_peoples(seeded, alice, tmp_path):
+    # A database seeded before ALBERT-BASE-3L became ALBERT-BASE's 3.6x point, and a person's
+    # entry that happens to carry the old name.
+    old = tmp_path / "published.csv"
+    old.write_text(PUBLISHED_CSV.read_text().replace("\nALBERT-BASE,static,sst-2,3.6x",
+                                                     "\nALBERT-BASE-3L,static,sst-2,3.6x"))
+    scores = tmp_path / "published_scores.csv"
+    scores.write_text(PUBLISHED_SCORES_CSV.read_text())
+    Entry.objects.filter(name="ALBERT-BASE").delete()
+    assert load_published(old, scores).created == 2
+    assert Entry.objects.get(name="ALBERT-BASE-3L", owner=None).points.count() == 1
+    mine = create_published_entry(alice, [PublishedPoint("sst-2", "3L", 1000, 80)],
+                                  name="ALBERT-BASE-3L")
+
+    load = load_published()
+    assert (load.created, load.updated, load.removed) == (0, 16, 1)
+    assert not Entry.objects.filter(name="ALBERT-BASE-3L", owner=None).exists()
+    assert Entry.objects.get(pk=mine.pk).points.count() == 1  # alice's entry untouched
+    albert = Entry.objects.get(name="ALBERT-BASE", owner=None)
+    assert sorted(albert.points.filter(task__slug="sst-2").values_list("name", flat=True)) == [
+        "12L", "3.6x", "6L"]
+    assert albert.published_scores.count() == 7
+
+
+def test_it_stores_the_printed_scores_per_task_and_overall(seeded):
+    assert PublishedScore.objects.count() == 58
+    bert = Entry.objects.get(name="BERT-BASE")
+    printed = {(s.task.slug if s.task else "overall"): s.score
+               for s in bert.published_scores.select_related("task")}
+    assert printed == {"sst-2": -4.55, "imdb": -2.15, "mrpc": -5.88, "sts-b": -4.75,
+                       "snli": -1.50, "scitail": -3.35, "overall": -3.70}
+    assert bert.published_scores.get(task=None).source.startswith("ELUE talk slides, Oct 2021")
+
+
+def test_it_refuses_a_printed_score_of_an_unknown_model(seeded, tmp_path):
+    scores = tmp_path / "published_scores.csv"
+    scores.write_text(PUBLISHED_SCORES_CSV.read_text() + "GPT-9,overall,1.0,somewhere\n")
+    with pytest.raises(SeedFileError, match=r"published_scores.csv line 60: no seeded "
+                       r"published entry is named 'GPT-9'"):
+        load_published(PUBLISHED_CSV, scores)
+
+
 def test_the_command_reports_what_it_did(db, capsys):
     call_command("elue_seed")
     call_command("elue_seed")
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("reference v1 (new); published entries: 16 created")
     assert out[1].startswith("reference v1 (unchanged); published entries: 0 created, 16 already")
+    assert "0 removed" in out[1] and "58 published scores" in out[1]
 
 
 def test_the_committed_seed_files_hold_the_published_facts():
@@ -95,5 +158,7 @@ def test_the_committed_seed_files_hold_the_published_facts():
     # the benchmark's source of truth.
     shared = REPO_DIR.parent / "shared" / "elue"
     assert REPO_DIR in REFERENCE_CSV.parents and REPO_DIR in PUBLISHED_CSV.parents
+    assert REPO_DIR in PUBLISHED_SCORES_CSV.parents
     assert REFERENCE_CSV.read_text() == (shared / "reference.csv").read_text()
     assert PUBLISHED_CSV.read_text() == (shared / "published.csv").read_text()
+    assert PUBLISHED_SCORES_CSV.read_text() == (shared / "published_scores.csv").read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from leaderboard.models import Entry, OperatingPoint, Task
@@ -81,3 +83,47 @@ def test_it_lets_the_owner_change_visibility_and_delete(client, bob, alice):
 def test_it_404s_for_a_missing_entry(client, db):
     assert client.get("/entries/999999/").status_code == 404
     assert Task.objects.count() == 6
+
+
+def paper_rows(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<tr data-task="([^"]+)"(?: class="differs")?>(.*?)</tr>', html,
+                           re.S))
+
+
+def test_it_shows_the_printed_scores_beside_its_own_with_the_reasons(client, seeded):
+    html = page(client, Entry.objects.get(name="BERT-BASE")).content.decode()
+    assert "the paper printed -3.70" in html and 'href="#paper-scores"' in html
+    rows = paper_rows(html)
+    assert list(rows) == ["sst-2", "imdb", "snli", "scitail", "mrpc", "sts-b", "overall"]
+    assert "they agree" in rows["sst-2"]  # -4.55 both
+    mrpc = rows["mrpc"]
+    assert '<td class="num printed">-5.88' in mrpc and '<td class="num recomputed">-5.53' in mrpc
+    assert "ELUE talk slides, Oct 2021" in html  # once: every printed score has that source
+    assert "has a 4L point on SST-2 but none on MRPC" in mrpc
+    imdb = rows["imdb"]
+    assert "FLOPs estimated (test inputs not available)" in imdb
+    assert "The task scores differ on IMDb, SNLI, SciTail, MRPC, STS-B" in rows["overall"]
+    # Each task's section carries the printed score too.
+    assert "; the paper printed -5.88" in html
+
+
+def test_it_gives_the_flops_basis_and_note_of_speed_up_points(client, seeded):
+    html = page(client, Entry.objects.get(name="ALBERT-BASE")).content.decode()
+    mrpc = paper_rows(html)["mrpc"]
+    assert "1 point of 3 (3.6x) has FLOPs from a reported speed-up (about ±2.5%)" in mrpc
+    assert "2 points of 3 (6L, 12L) have FLOPs estimated" in mrpc
+    assert "FLOPs = BERT-BASE 12-layer cost / reported speed-up" in html  # the point's note
+
+
+def test_an_entry_whose_paper_printed_only_an_overall_score(client, seeded):
+    html = page(client, Entry.objects.get(name="HashEE")).content.decode()
+    rows = paper_rows(html)
+    assert list(rows) == ["overall"]
+    assert "no per-task scores" in rows["overall"]
+
+
+def test_an_entry_without_printed_scores_has_no_such_section(client, seeded, alice):
+    entry = create_published_entry(alice, [PublishedPoint("sst-2", "6L", 1000.0, 90.0)],
+                                   name="Alice-Net")
+    html = page(client, entry).content.decode()
+    assert 'id="paper-scores"' not in html and "the paper printed" not in html

@@ -12,7 +12,8 @@ from leaderboard.models import Entry
 pytestmark = pytest.mark.django_db
 PAGES = ["/", "/about/", "/tasks/sst-2/", "/submit/", "/submit/published/", "/me/submissions/",
          "/accounts/tokens/", "/accounts/password/", "/accounts/login/", "/accounts/signup/",
-         "/accounts/password/reset/"]
+         "/accounts/password/reset/", "/?max_mflops=2000&max_mparams=70",
+         "/tasks/sst-2/?max_mflops=2000&max_mparams=70"]
 
 
 def get(client, url: str) -> str:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from evaluator.benchmark import TASKS
-from leaderboard.charts import FRONT_NAME, REFERENCE_NAME
+from leaderboard.charts import FRONT_IN_BUDGET_NAME, FRONT_NAME, REFERENCE_NAME
 from leaderboard.models import Entry
 from leaderboard.testdata import import_test_data
 from tests.conftest import ELUE_DATA_DIR
@@ -88,3 +88,61 @@ def test_it_serves_plotly_itself_with_long_caching(client, db):
     assert response.status_code == 200 and b"plotly" in head.lower()
     assert "max-age=31536000" in response["Cache-Control"]
     assert client.get("/vendor/plotly-0.0.1.min.js").status_code == 404
+
+
+def test_the_chart_groups_the_legend_by_kind_with_readable_ticks(client, seeded):
+    figure = figures(client.get("/tasks/sst-2/").content.decode())["mflops"]
+    groups = [t["legendgroup"] for t in figure["data"]]
+    assert groups[:2] == ["benchmark", "benchmark"]
+    assert groups[2:] == sorted(groups[2:], key=["published", "declared", "verified",
+                                                 "model"].index)
+    titled = [t["legendgrouptitle"]["text"] for t in figure["data"] if "legendgrouptitle" in t]
+    assert titled[-1] == "Published" and titled.count("Published") == 1
+    assert figure["layout"]["legend"]["traceorder"] == "grouped"
+    axis = figure["layout"]["xaxis"]
+    # SST-2's points span less than a decade: every digit gets a tick.
+    assert axis["type"] == "log" and {"1k", "2k", "3k", "4k"} <= set(axis["ticktext"])
+    assert all(10 ** axis["range"][0] <= v <= 10 ** axis["range"][1] for v in axis["tickvals"])
+
+
+def test_a_budget_shades_what_is_over_it_and_draws_the_front_within_it(client, seeded):
+    html = client.get("/tasks/sst-2/?max_mflops=2000&max_mparams=50").content.decode()
+    mflops = figures(html)["mflops"]
+    [band] = mflops["layout"]["shapes"]
+    assert band["x0"] == 2000 and band["x1"] > 10 ** mflops["layout"]["xaxis"]["range"][1]
+    assert "over budget" in band["label"]["text"]
+    front = next(t for t in mflops["data"] if t["name"] == FRONT_IN_BUDGET_NAME)
+    assert front["x"] and max(front["x"]) <= 2000
+    bert = next(t for t in mflops["data"] if t["name"] == "BERT-BASE")
+    # 3L (1,060 MFLOPs, 45.7 M) is within; 4L has 52.8 M params, 6L and 12L are over both.
+    assert bert["marker"]["opacity"] == [1.0, 0.2, 0.2, 0.2]
+    [params_band] = figures(html)["mparams"]["layout"]["shapes"]
+    assert params_band["x0"] == 50
+
+
+def test_a_budget_ranks_the_task_by_each_entrys_best_point_within_it(client, seeded):
+    html = client.get("/tasks/mrpc/?max_mflops=3000").content.decode()
+    rows = re.findall(r'<tr class="entry" data-entry="([^"]+)">.*?<td>([^<]+)</td>\s*'
+                      r'<td class="num perf">([\d.]+)</td>\s*<td class="num">([\d,.]+)</td>',
+                      html, re.S)
+    assert rows and "TinyBERT-6L" not in {name for name, *_ in rows}  # 6L: 4,559 MFLOPs
+    performance = [float(p) for _, _, p, _ in rows]
+    assert performance == sorted(performance, reverse=True)
+    assert all(float(m.replace(",", "")) <= 3000 for *_, m in rows)
+    assert dict((n, p) for n, p, _, _ in rows)["BERT-BASE"] == "3L"
+    assert 'href="/tasks/sst-2/?max_mflops=3000"' in html  # the tabs keep the budget
+
+
+def test_an_unreadable_budget_on_a_task_page_is_a_form_error(client, seeded):
+    response = client.get("/tasks/mrpc/?max_mparams=%D9%A1%D9%A2")
+    assert response.status_code == 400
+    assert "Max MParams: must be a number" in response.content.decode()
+
+
+def test_it_shows_the_printed_score_beside_each_entrys(client, seeded):
+    html = client.get("/tasks/mrpc/").content.decode()
+    bert = re.search(r'<tr data-entry="BERT-BASE">(.*?)</tr>', html, re.S)[1]
+    assert '<td class="num score">-5.53</td>' in bert
+    assert '<td class="num paper">-5.88<sup class="paper-diff"' in bert
+    tiny = re.search(r'<tr data-entry="TinyBERT-6L">(.*?)</tr>', html, re.S)[1]
+    assert '<td class="num paper">-2.60</td>' in tiny

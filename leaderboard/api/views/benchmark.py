@@ -1,5 +1,6 @@
 """The benchmark, read-only: tasks (and their test inputs), the reference curve, and the
-ranked leaderboard (JSON or CSV)."""
+ranked leaderboard (JSON or CSV), optionally within a budget (``max_mflops``, ``max_mparams``:
+the same parameters, parser and ranking as the site's pages)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from leaderboard.api.serializers import (
     TaskSerializer,
 )
 from leaderboard.board import public_rows
+from leaderboard.budget import PARAMS, Budget
 from leaderboard.models import ReferenceVersion, Task
-from leaderboard.ranking import LeaderboardRow, in_track
+from leaderboard.ranking import LeaderboardRow, in_track, number, rank_on_task
 from leaderboard.testdata import data_root
 
 
@@ -88,33 +90,48 @@ class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def leaderboard_rows(track: str | None = None, kind: str | None = None,
-                     task: str | None = None) -> list[LeaderboardRow]:
+                     task: str | None = None, budget: Budget | None = None,
+                     ) -> list[LeaderboardRow]:
     """The public entries ranked (SPEC §4), optionally only a parameter track, a kind, or
-    the entries scored on one task ranked by that task's score; ranks count from 1."""
-    rows = [row for row in public_rows(kind) if in_track(row, int(track) if track else None)]
+    the entries scored on one task ranked by that task's score; within a ``budget``, ranked
+    by each entry's best point within it (on ``task``, if given), as the site's pages rank
+    them. Ranks count from 1."""
+    rows = [row for row in public_rows(kind, budget, task)
+            if in_track(row, int(track) if track else None)]
     if task:
-        rows = [row for row in rows if task in row.task_scores]
-        rows.sort(key=lambda row: (-row.task_scores[task], row.entry.name.lower()))
-    for position, row in enumerate(rows, start=1):
-        row.rank = position
-    return rows
+        return rank_on_task(rows, task, within_budget=bool(budget))
+    return number(rows)
 
 
 CSV_COLUMNS = ["rank", "entry_id", "name", "kind", "owner", "affiliation", "mparams", "overall",
                "coverage", *TASK_ORDER]
+# Within a budget: the chosen points' mean performance and mean difference, then per task the
+# chosen point's name and performance.
+BUDGET_CSV_COLUMNS = ["budget_performance", "budget_difference", "budget_coverage",
+                      *(f"{slug}_{field}" for slug in TASK_ORDER for field in ("point",
+                                                                               "performance"))]
 
 
 def csv_row(row: LeaderboardRow) -> dict:
     entry = row.entry
-    return {"rank": row.rank, "entry_id": entry.pk, "name": entry.name, "kind": entry.kind,
+    flat = {"rank": row.rank, "entry_id": entry.pk, "name": entry.name, "kind": entry.kind,
             "owner": entry.owner.username if entry.owner else "",
             "affiliation": entry.affiliation, "mparams": row.mparams, "overall": row.overall,
             "coverage": row.coverage,
             **dict(zip(TASK_ORDER, row.scores_in_order(), strict=True))}
+    if row.budget is not None:
+        flat |= {"budget_performance": row.budget.performance,
+                 "budget_difference": row.budget.difference,
+                 "budget_coverage": row.budget.coverage}
+        for slug, choice in row.budget.choices.items():
+            flat |= {f"{slug}_point": choice.point.name,
+                     f"{slug}_performance": choice.point.performance}
+    return flat
 
 
 class LeaderboardViewSet(viewsets.GenericViewSet):
-    """Public entries ranked by ELUE score: full coverage first (SPEC §4)."""
+    """Public entries ranked by ELUE score: full coverage first (SPEC §4); or, with
+    ``max_mflops``/``max_mparams``, by each entry's best point within that budget."""
 
     serializer_class = LeaderboardRowSerializer
     renderer_classes = [JSONRenderer, CSVRenderer]
@@ -129,8 +146,12 @@ class LeaderboardViewSet(viewsets.GenericViewSet):
     def list(self, request):
         query = LeaderboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = leaderboard_rows(**query.validated_data)
+        filters = dict(query.validated_data)
+        budget = Budget({p: v for p in PARAMS if (v := filters.pop(p, None)) is not None})
+        rows = leaderboard_rows(**filters, budget=budget)
         if request.accepted_renderer.format == "csv":
+            if budget:
+                self.csv_columns = CSV_COLUMNS + BUDGET_CSV_COLUMNS
             return Response([csv_row(row) for row in rows], headers={
                 "Content-Disposition": 'attachment; filename="elue-leaderboard.csv"'})
         page = self.paginate_queryset(rows)

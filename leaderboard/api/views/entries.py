@@ -17,13 +17,14 @@ from leaderboard.api.serializers import (
     VisibilityInput,
 )
 from leaderboard.models import Entry
+from leaderboard.paper_scores import entry_comparison
 from leaderboard.published import PublishedPoint, create_published_entry
 from leaderboard.standing import pareto_status
 
 
 def with_details(entry: Entry) -> Entry:
     """Attach what ``EntryDetailSerializer`` shows: points with their Pareto status, scores,
-    overall score and per-task front membership."""
+    overall score, the scores the paper printed and per-task front membership."""
     statuses = pareto_status(entry)
     entry.api_points, entry.api_pareto = [], []
     for task_status in statuses:
@@ -35,7 +36,12 @@ def with_details(entry: Entry) -> Entry:
         entry.api_pareto.append({"task": task_status.task.slug, "on_front": task_status.on_front,
                                  "dominated_by": task_status.dominated_by})
     entry.api_scores = list(entry.scores.select_related("task", "reference_version"))
-    entry.api_overall = overall_score({s.task.slug: s.score for s in entry.api_scores})
+    task_scores = {s.task.slug: s.score for s in entry.api_scores}
+    entry.api_overall = overall_score(task_scores)
+    entry.api_paper = entry_comparison(entry, task_scores)
+    printed = {p.task: p.printed for p in entry.api_paper}
+    for score in entry.api_scores:
+        score.published_score = printed.get(score.task.slug)
     return entry
 
 

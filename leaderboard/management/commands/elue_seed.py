@@ -1,4 +1,5 @@
-"""python manage.py elue_seed: the reference curve and the published entries, idempotently."""
+"""python manage.py elue_seed: the reference curve and the published entries (with the scores
+the papers printed), idempotently."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ class Command(BaseCommand):
 
     def handle(self, **options):
         version, new_version = load_reference()
-        created, updated = load_published()
+        published = load_published()
         scored = rescore_all(ReferenceVersion.objects.current())
         state = "new" if new_version else "unchanged"
         self.stdout.write(
-            f"reference v{version.number} ({state}); published entries: {created} created, "
-            f"{updated} already present; {scored} entries scored"
+            f"reference v{version.number} ({state}); published entries: {published.created} "
+            f"created, {published.updated} already present, {published.removed} removed (no "
+            f"longer in the seed file); {published.scores} published scores; {scored} entries "
+            "scored"
         )
