@@ -135,7 +135,7 @@ def test_seeded_entries_are_already_reviewed(seeded):
 
 
 def test_the_migration_queues_user_published_entries_and_counts_them(seeded, alice):
-    migration = importlib.import_module("leaderboard.migrations.0007_13c_published_review")
+    migration = importlib.import_module("leaderboard.migrations.0008_published_review")
     typed_in = Entry.objects.create(owner=alice, name="Typed in", kind=Entry.Kind.PUBLISHED)
     measured = Entry.objects.create(owner=alice, name="Measured", kind=Entry.Kind.DECLARED)
     migration.queue_user_published_entries(apps, None)
