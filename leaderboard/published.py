@@ -13,6 +13,7 @@ from django.db import transaction
 
 from evaluator.benchmark import TASKS
 from evaluator.errors import Problem, SubmissionInvalid
+from leaderboard.accounts import require_confirmed
 from leaderboard.models import Basis, Entry, OperatingPoint, ReferenceVersion, Task
 from leaderboard.scoring import score_entry
 
@@ -89,7 +90,9 @@ def create_published_entry(owner, points: list[PublishedPoint], *, name: str,
                            description: str = "", affiliation: str = "", paper_url: str = "",
                            code_url: str = "", visibility: str = Entry.Visibility.PUBLIC,
                            is_dynamic: bool | None = None) -> Entry:
-    """Create and score a published entry. Raises ``SubmissionInvalid`` with every problem."""
+    """Create and score a published entry. Raises ``EmailNotConfirmed`` or
+    ``SubmissionInvalid`` with every problem."""
+    require_confirmed(owner)
     problems = check_points(points)
     if problems:
         raise SubmissionInvalid(problems)
