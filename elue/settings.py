@@ -276,8 +276,8 @@ ELUE_DAILY_SUBMISSIONS = env_int("ELUE_DAILY_SUBMISSIONS", 20)  # per user, roll
 # tasks) and per task in a rolling 30 days, and how different two points of one user on a
 # task must be unless identical (a share of the test set, and at least so many examples).
 ELUE_MAX_POINTS_PER_TASK = env_int("ELUE_MAX_POINTS_PER_TASK", 16)
-ELUE_DAILY_POINTS = env_int("ELUE_DAILY_POINTS", 192)
-ELUE_MONTHLY_POINTS_PER_TASK = env_int("ELUE_MONTHLY_POINTS_PER_TASK", 96)
+ELUE_DAILY_POINTS = env_int("ELUE_DAILY_POINTS", 96)
+ELUE_MONTHLY_POINTS_PER_TASK = env_int("ELUE_MONTHLY_POINTS_PER_TASK", 48)
 ELUE_MIN_POINT_DIFFERENCE_PERCENT = env_float("ELUE_MIN_POINT_DIFFERENCE_PERCENT", 0.5)
 ELUE_MIN_POINT_DIFFERENCE_EXAMPLES = env_int("ELUE_MIN_POINT_DIFFERENCE_EXAMPLES", 10)
 ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
