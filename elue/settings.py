@@ -321,6 +321,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
                              "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("ELUE_LOG_LEVEL", "INFO")},
+    # django-axes logs every log-in at INFO; failures and lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 # Celery replaces the root logger's handlers unless told not to; JSON logs must stay JSON.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
