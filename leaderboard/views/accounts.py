@@ -4,6 +4,8 @@ are locked after repeated failures, and API tokens."""
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
@@ -27,9 +29,21 @@ from leaderboard.forms import SignupForm, TokenForm
 from leaderboard.models import ApiToken
 from leaderboard.tokens import create_token, revoke_token
 
+logger = logging.getLogger(__name__)
+
 
 def site_url(request) -> str:
     return request.build_absolute_uri("/")
+
+
+def mail_link(request, user) -> bool | None:
+    """Send the confirmation link: ``True`` sent, ``False`` one was sent moments ago, ``None``
+    the mail server failed (logged; the page says so rather than failing)."""
+    try:
+        return send_confirmation(user, site_url(request))
+    except Exception:  # SMTP and socket errors alike: the account stays, the mail can wait
+        logger.exception("sending the confirmation mail to user %s failed", user.pk)
+        return None
 
 
 def signup(request):
@@ -47,10 +61,16 @@ def signup(request):
             if form.is_valid():
                 user = form.save()
                 record_signup(user, ip)
-                send_confirmation(user, site_url(request))
+                sent = mail_link(request, user)
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                messages.success(request, f"Welcome, {user.username}. We sent a link to "
-                                 f"{user.email}: open it to confirm your address, then submit.")
+                if sent:
+                    messages.success(request, f"Welcome, {user.username}. We sent a link to "
+                                     f"{user.email}: open it to confirm your address, then "
+                                     "submit.")
+                else:
+                    messages.error(request, f"Welcome, {user.username}. The mail with your "
+                                   "confirmation link could not be sent just now; ask for it "
+                                   "again in a few minutes.")
                 return redirect("leaderboard:submit")
     status = 429 if limited else 400 if form.errors else 200
     return render(request, "leaderboard/accounts/signup.html",
@@ -75,11 +95,16 @@ def confirm_email_send(request):
         if not request.user.email:
             messages.error(request, "Your account has no e-mail address; ask the ELUE team "
                            "to add one.")
-        elif send_confirmation(request.user, site_url(request)):
-            messages.success(request, f"A new link is on its way to {request.user.email}.")
         else:
-            messages.error(request, "A link was sent less than two minutes ago; check your "
-                           "mail (and its spam folder) before asking again.")
+            sent = mail_link(request, request.user)
+            if sent:
+                messages.success(request, f"A new link is on its way to {request.user.email}.")
+            elif sent is None:
+                messages.error(request, "The mail could not be sent just now; try again in a "
+                               "few minutes.")
+            else:
+                messages.error(request, "A link was sent less than two minutes ago; check your "
+                               "mail (and its spam folder) before asking again.")
         return redirect("leaderboard:confirm_email_send")
     return render(request, "leaderboard/accounts/confirm_email.html",
                   {"pending": not confirmed, "confirmed": request.user if confirmed else None})

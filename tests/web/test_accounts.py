@@ -229,3 +229,18 @@ def test_it_revokes_only_my_tokens(alice_client, alice, bob):
     alice_client.post(f"/accounts/tokens/{theirs.pk}/revoke/")
     alice_client.post(f"/accounts/tokens/{token.pk}/revoke/")
     assert list(ApiToken.objects.all()) == [theirs]
+
+
+def test_a_mail_server_down_does_not_break_signing_up(client, monkeypatch, django_user_model):
+    import smtplib
+
+    def down(*args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("connection unexpectedly closed")
+
+    monkeypatch.setattr("leaderboard.accounts.send_mail", down)
+    page = sign_up(client, "carol", follow=True).content.decode()
+    assert "could not be sent just now; ask for it again in a few minutes" in page
+    assert django_user_model.objects.filter(username="carol").exists()
+    monkeypatch.undo()
+    again = client.post("/accounts/confirm/", follow=True).content.decode()
+    assert "A new link is on its way to carol@example.org." in again
