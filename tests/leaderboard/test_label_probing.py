@@ -52,7 +52,7 @@ from leaderboard.testdata import import_test_data
 from tests.conftest import ELUE_DATA_DIR
 from tests.evaluator.builders import PREDICTION_HEADER, true_labels, tsv, write
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 DAYS = 30
 SST2, STSB = TASKS["sst-2"], TASKS["sts-b"]
 
