@@ -45,7 +45,8 @@ def configure(var_dir: Path, database_url: str, broker_url: str, data_dir: Path)
     Heartbeat, stale and re-queue timings keep their production defaults."""
     env = base_env(DATABASE_URL=database_url, ELUE_BROKER_URL=broker_url, ELUE_VAR_DIR=var_dir,
                    ELUE_DATA_ROOT=var_dir / "data", ELUE_UPLOAD_DIR=var_dir / "uploads",
-                   ELUE_DAILY_SUBMISSIONS=100_000, ELUE_LOG_LEVEL="WARNING")
+                   ELUE_DAILY_SUBMISSIONS=100_000, ELUE_DAILY_POINTS=10_000_000,
+                   ELUE_MONTHLY_POINTS_PER_TASK=10_000_000, ELUE_LOG_LEVEL="WARNING")
     os.environ.update(env)
     import django
 
@@ -238,7 +239,10 @@ def main() -> None:
 
         from django.contrib.auth import get_user_model
 
+        from leaderboard.accounts import mark_confirmed
+
         owner = get_user_model().objects.create_user("bench", "bench@example.org", "pw")
+        mark_confirmed(owner)
         bundle, slugs = bundle_for(tmp, args.data_dir)
         latency = measure_latency(make_workers("latency"), owner, bundle, args.latency)
         throughput = [measure_throughput(make_workers, owner, bundle, n, args.queue)

@@ -7,12 +7,13 @@ Redis. ``docker/.env.example`` lists every variable.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from elue.env import env_bool, env_int, env_list, env_path, env_str
+from elue.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ELUE_VAR_DIR", BASE_DIR / "var")
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "leaderboard",
 ]
 
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "elue.urls"
@@ -93,6 +97,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Accounts (docs/integrity.md, "Accounts"): a confirmed e-mail address before the first
+# submission, one account per confirmed address, sign-ups per client address limited, and
+# log-ins locked after repeated failures (django-axes, per client address and per username).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+ELUE_EMAIL_CONFIRMATION_DAYS = env_int("ELUE_EMAIL_CONFIRMATION_DAYS", 3)  # link validity
+ELUE_SIGNUPS_PER_IP = env_int("ELUE_SIGNUPS_PER_IP", 5)  # accounts per client address a day
+# Proxies in front of the web server that append the client to X-Forwarded-For (0: none;
+# REMOTE_ADDR is the client). Sign-up limits and log-in lockouts count per client address.
+ELUE_PROXY_COUNT = env_int("ELUE_PROXY_COUNT", 0)
+ELUE_LOGIN_FAILURES = env_int("ELUE_LOGIN_FAILURES", 5)  # failed log-ins before a lockout
+ELUE_LOGIN_LOCKOUT_MINUTES = env_int("ELUE_LOGIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = ELUE_LOGIN_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=ELUE_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # each counted on its own
+AXES_CLIENT_IP_CALLABLE = "leaderboard.accounts.client_ip"
+AXES_LOCKOUT_CALLABLE = "leaderboard.views.accounts.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # failed attempts only; no log of every log-in
+AXES_VERBOSE = False
 
 # Accounts: password reset mails go through Django's backend; the console by default.
 LOGIN_URL = "login"
@@ -249,6 +275,15 @@ ELUE_DAILY_SUBMISSIONS = env_int("ELUE_DAILY_SUBMISSIONS", 20)  # per user, roll
 ELUE_DAILY_PUBLISHED = env_int("ELUE_DAILY_PUBLISHED", 5)
 ELUE_PUBLISHED_MAX_POINTS_PER_TASK = env_int("ELUE_PUBLISHED_MAX_POINTS_PER_TASK", 24)
 ELUE_PUBLISHED_MAX_POINTS = env_int("ELUE_PUBLISHED_MAX_POINTS", 72)  # per entry, all tasks
+# Scores must not become a label oracle (docs/integrity.md, "Labels cannot be probed"):
+# operating points per task in one submission, scored points per user in a rolling day (all
+# tasks) and per task in a rolling 30 days, and how different two points of one user on a
+# task must be unless identical (a share of the test set, and at least so many examples).
+ELUE_MAX_POINTS_PER_TASK = env_int("ELUE_MAX_POINTS_PER_TASK", 16)
+ELUE_DAILY_POINTS = env_int("ELUE_DAILY_POINTS", 96)
+ELUE_MONTHLY_POINTS_PER_TASK = env_int("ELUE_MONTHLY_POINTS_PER_TASK", 48)
+ELUE_MIN_POINT_DIFFERENCE_PERCENT = env_float("ELUE_MIN_POINT_DIFFERENCE_PERCENT", 0.5)
+ELUE_MIN_POINT_DIFFERENCE_EXAMPLES = env_int("ELUE_MIN_POINT_DIFFERENCE_EXAMPLES", 10)
 ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
 ELUE_STALE_AFTER = env_int("ELUE_STALE_AFTER", 30)  # a running attempt silent this long is lost
 ELUE_REQUEUE_AFTER = env_int("ELUE_REQUEUE_AFTER", 120)  # queued this long: enqueue again
@@ -290,6 +325,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
                              "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("ELUE_LOG_LEVEL", "INFO")},
+    # django-axes logs every log-in at INFO; failures and lockouts are warnings.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 # Celery replaces the root logger's handlers unless told not to; JSON logs must stay JSON.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"

@@ -34,7 +34,7 @@ def _point_line(point: PointReport) -> str:
     spread = ""
     if point.median_mflops is not None:
         spread = f"  (median {_number(point.median_mflops)}, p95 {_number(point.p95_mflops)})"
-    return (f"  {name:>8}  {point.predictions_file:<34} perf {_number(point.performance):>6}"
+    return (f"  {name:>8}  {point.predictions_file:<34} perf {_number(point.performance, 1):>5}"
             f"  MFLOPs {_number(point.mflops):>10}{spread}  MParams {_number(point.mparams)}"
             f"  [{point.basis}]  vs ref {_number(point.difference, signed=True)}")
 

@@ -13,10 +13,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evaluator.bundle.load import Bundle, PointFiles
+from evaluator.bundle.point_rules import (
+    DEFAULT_RULES,
+    PointRules,
+    cap_problems,
+    near_identical_problems,
+    record_of,
+)
 from evaluator.data import LABELS_FILE, TestSet, load_test_set, task_dir
 from evaluator.errors import EvaluationFailed, Problem, SubmissionInvalid
 from evaluator.pareto import Point
-from evaluator.score import overall_score, point_difference, reference_curves, task_score
+from evaluator.score import (
+    overall_score,
+    point_difference,
+    reference_curves,
+    shown_performance,
+    shown_score,
+    task_score,
+)
 
 COUNTED = "counted"
 DECLARED = "declared"
@@ -32,7 +46,8 @@ Progress = Callable[[str], None]
 class PointReport:
     """One operating point: performance ×100 (``None`` without labels), MFLOPs (mean over the
     test set, the ELUE figure), MParams, how the cost was obtained, and the difference to the
-    reference curve at that cost."""
+    reference curve at that cost. Performance has one decimal and the difference two, as the
+    ELUE paper prints them (``evaluator.score.shown_performance``)."""
 
     task: str
     point: str
@@ -104,12 +119,15 @@ def load_task_data(data_dir: Path, bundle: Bundle, require_labels: bool) -> dict
 
 
 def performance_of(point: PointFiles, test_set: TestSet) -> float | None:
+    """The point's performance at the paper's precision: the unrounded value never leaves
+    this function, so no report, page or log can carry more than the paper shows."""
     if test_set.labels is None:
         return None
     from evaluator.metrics import score_predictions  # scikit-learn: kept out of the web process
 
     try:
-        return score_predictions(point.task, point.predictions, test_set.labels)
+        return shown_performance(score_predictions(point.task, point.predictions,
+                                                   test_set.labels))
     except EvaluationFailed as exc:
         raise EvaluationFailed(f"{point.predictions_file}: {exc}") from None
 
@@ -165,10 +183,11 @@ def attach_agreements(reports: list[PointReport],
 
 
 def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRunOptions,
-                progress: Progress | None) -> tuple[dict, dict, dict]:
-    """Run a kind-4 model (filling ``bundle.points``), count the definition, re-run a
-    kind-3 sample: (costs by task, custom (cost, lengths) by task, agreements by (task,
-    point))."""
+                progress: Progress | None, rules: PointRules = DEFAULT_RULES
+                ) -> tuple[dict, dict, dict]:
+    """Run a kind-4 model (filling ``bundle.points``, held to ``rules``), count the
+    definition, re-run a kind-3 sample: (costs by task, custom (cost, lengths) by task,
+    agreements by (task, point))."""
     from evaluator.running import model_points
 
     runs = bundle.runs_model
@@ -178,6 +197,7 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
         else {}
     if runs:
         bundle.points = model_points.run_points(bundle, test_sets, tokens, options, progress)
+        check_model_points(bundle, rules)
     if progress:
         progress("counting FLOPs per example")
     costs, custom = {}, {}
@@ -199,26 +219,38 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
 
 
 def score_task(report: TaskReport, curve: list[Point] | None) -> None:
-    """Fill in each point's difference to the reference and the task's ELUE score."""
+    """Fill in each point's difference to the reference and the task's ELUE score, both at
+    the paper's precision."""
     if curve is None or any(p.performance is None for p in report.points):
         return
     points = [Point(p.mflops, p.performance) for p in report.points]
     for point, counted in zip(report.points, points, strict=True):
-        point.difference = point_difference(counted, curve)
-    report.score = task_score(points, curve)
+        point.difference = shown_score(point_difference(counted, curve))
+    report.score = shown_score(task_score(points, curve))
+
+
+def check_model_points(bundle: Bundle, rules: PointRules) -> None:
+    """The point rules on the points a model the platform ran produced (kind 4), before
+    any of them is scored: files were checked when the bundle was loaded."""
+    problems = cap_problems(bundle.points, None, rules) + near_identical_problems(
+        [record_of(p) for p in bundle.points], rules)
+    if problems:
+        raise SubmissionInvalid(problems)
 
 
 def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = None,
                     curves: dict[str, list[Point]] | None = None,
                     require_labels: bool = False,
-                    options: ModelRunOptions | None = None) -> Report:
+                    options: ModelRunOptions | None = None,
+                    rules: PointRules = DEFAULT_RULES) -> Report:
     """Score and cost every operating point of ``bundle`` on the ELUE data in ``data_dir``.
 
     Raises ``SubmissionInvalid`` (a file the rules refuse), ``EvaluationFailed`` (valid
     files that cannot be scored, e.g. constant STS-B predictions) or ``DataInvalid`` (the
     ELUE data itself is missing or broken; labels are required with ``require_labels``).
     A model definition with code or weights is counted and run in the sandbox with
-    ``options`` (``evaluator.running.custom_code``).
+    ``options`` (``evaluator.running.custom_code``); the points a model produced are held to
+    ``rules`` before any is scored.
     """
     from evaluator.running.custom_code import ModelRunOptions
 
@@ -230,7 +262,7 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     if bundle.model is not None:
         if progress:
             progress("tokenising the test sets")
-        costs, custom, agreements = model_costs(bundle, test_sets, options, progress)
+        costs, custom, agreements = model_costs(bundle, test_sets, options, progress, rules)
     tasks = []
     for task in bundle.tasks:
         if progress:

@@ -4,6 +4,11 @@ mean over the entry's points) and the overall score (``overall_score``: the mean
 tasks). The worker, the offline checker, published entries, the pages and the API all call
 these.
 
+Scores are kept at the precision the ELUE paper prints (``SCORE_DECIMALS``), performance at
+one decimal (``PERFORMANCE_DECIMALS``): a full float of a score on a hidden test set tells
+more about its labels than the paper's numbers do (docs/integrity.md). ``shown_performance``
+and ``shown_score`` round; ``overall_score`` returns a rounded mean.
+
 The published reference curve (SPEC §4, §5) ships with the evaluator (``reference_curves``),
 so that the offline checker scores exactly as the platform does without a database; the
 platform stores it as versioned rows and passes those curves in.
@@ -19,6 +24,18 @@ from pathlib import Path
 from evaluator.pareto import Point
 
 REFERENCE_CSV = Path(__file__).resolve().parent / "resources" / "reference.csv"
+PERFORMANCE_DECIMALS = 1  # as the ELUE paper prints performance (×100)
+SCORE_DECIMALS = 2  # as it prints ELUE scores
+
+
+def shown_performance(value: float) -> float:
+    """A performance (×100) at the paper's precision: what ELUE stores, shows and returns."""
+    return round(value, PERFORMANCE_DECIMALS)
+
+
+def shown_score(value: float) -> float:
+    """An ELUE score (or a point's difference to the reference) at the paper's precision."""
+    return round(value, SCORE_DECIMALS)
 
 
 def read_reference_rows(path: Path = REFERENCE_CSV) -> list[dict[str, str]]:
@@ -80,7 +97,8 @@ def task_score(points: Sequence[Point], reference: Sequence[Point]) -> float:
 
 
 def overall_score(task_scores: Mapping[str, float]) -> float | None:
-    """The plain mean of the task scores an entry has, or ``None`` when it has none."""
+    """The plain mean of the task scores an entry has, at the paper's precision, or ``None``
+    when it has none."""
     if not task_scores:
         return None
-    return sum(task_scores.values()) / len(task_scores)
+    return shown_score(sum(task_scores.values()) / len(task_scores))

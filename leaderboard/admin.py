@@ -1,5 +1,5 @@
-"""The admin: the benchmark's data, entries, and the moderation queue of published entries
-(approve or reject with a reason; the owner is e-mailed the decision)."""
+"""The admin: the benchmark's data, entries, the moderation queue of published entries
+(approve or reject with a reason; the owner is e-mailed the decision), and accounts."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from leaderboard.accounts import ConfirmationFailed, mark_confirmed
 from leaderboard.actions import ActionRefused, review_entry
 from leaderboard.models import (
+    Account,
     Entry,
     EntryAwaitingReview,
     OperatingPoint,
@@ -168,3 +170,23 @@ class EntryAwaitingReviewAdmin(admin.ModelAdmin):
 @admin.register(TaskScore)
 class TaskScoreAdmin(admin.ModelAdmin):
     list_display = ("entry", "task", "score", "reference_version")
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    """Who confirmed which address; staff can confirm one by hand (e.g. for a script's
+    account). The keyed hash of the sign-up address is not shown."""
+
+    list_display = ("user", "confirmed_email", "email_confirmed_at", "created_at")
+    search_fields = ("user__username", "user__email", "confirmed_email")
+    fields = ("user", "confirmed_email", "email_confirmed_at", "confirmation_sent_at")
+    readonly_fields = fields
+    actions = ["confirm_addresses"]
+
+    @admin.action(description="Confirm the selected accounts' e-mail addresses")
+    def confirm_addresses(self, request, queryset):
+        for account in queryset.select_related("user"):
+            try:
+                mark_confirmed(account.user)
+            except ConfirmationFailed as exc:
+                self.message_user(request, f"{account.user}: {exc}", messages.ERROR)

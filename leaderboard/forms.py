@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from evaluator.benchmark import TASKS
 from evaluator.errors import Problem
+from leaderboard.accounts import address_taken
 from leaderboard.budget import LIMITS, Budget, BudgetInvalid, parse_budget
 from leaderboard.models import Entry
 from leaderboard.published import PUBLISHED_BASES, PublishedPoint
@@ -116,11 +117,20 @@ def attach_point_problems(formset, rows: list[int], problems: list[Problem]) -> 
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(help_text="For password resets; never shown.")
+    email = forms.EmailField(help_text="ELUE sends a link to confirm it before your first "
+                             "submission, and for password resets; never shown.")
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip()
+        if address_taken(email):
+            raise forms.ValidationError("An ELUE account already uses this address (one "
+                                        "address, one account): log in, or reset its "
+                                        "password.", code="email_taken")
+        return email
 
 
 class TokenForm(forms.Form):

@@ -403,6 +403,9 @@ class Submission(models.Model):
                                  related_name="submission")
     # Deleting keeps this row (without its files or entry) so that the quota still counts it.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    points_by_task = models.JSONField(
+        default=dict, blank=True, help_text="Operating points per task slug, counted against "
+        "the point budgets (ELUE_DAILY_POINTS, ELUE_MONTHLY_POINTS_PER_TASK).")
 
     objects = SubmissionQuerySet.as_manager()
 
@@ -429,6 +432,54 @@ class Submission(models.Model):
         gaps = [None] + [(later.at - earlier.at).total_seconds()
                          for earlier, later in itertools.pairwise(events)]
         return list(zip(events, gaps, strict=True))
+
+
+class PointRecord(models.Model):
+    """One submitted operating point's predictions in compact form
+    (``evaluator.bundle.point_rules.encode``), kept so that the owner's next points can be
+    compared with it: near-identical points would make scores a label oracle
+    (docs/integrity.md). Never shown to anyone, the owner and the admin included."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                              related_name="+")
+    submission = models.ForeignKey("Submission", on_delete=models.CASCADE,
+                                   related_name="point_records")
+    task = models.CharField(max_length=20)
+    point = models.CharField(max_length=40, blank=True, help_text='"" for a static point.')
+    file = models.CharField(max_length=100)
+    predictions = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "task", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.submission_id} {self.file}"
+
+
+class Account(models.Model):
+    """What ELUE keeps about a user beyond Django's ``User`` (``leaderboard.accounts``):
+    whether the e-mail address is confirmed, which a submission needs; each confirmed address
+    (lower-cased) belongs to one account. ``signup_ip`` is a keyed hash of the address the
+    account signed up from, never the address itself: sign-ups per address are limited."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="account")
+    confirmed_email = models.EmailField(blank=True, help_text="Lower-cased; empty until "
+                                        "confirmed.")
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    signup_ip = models.CharField(max_length=64, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["confirmed_email"], condition=~Q(confirmed_email=""),
+            name="one_account_per_confirmed_email")]
+
+    def __str__(self) -> str:
+        state = f"confirmed {self.confirmed_email}" if self.email_confirmed_at else "unconfirmed"
+        return f"{self.user} ({state})"
 
 
 class SubmissionEvent(models.Model):

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from evaluator.score import overall_score
+from evaluator.score import overall_score, shown_performance
 from leaderboard.models import (
     Basis,
     Entry,
@@ -108,9 +108,12 @@ class Heartbeat:
 
 
 def _point(entry: Entry, task: Task, point: PointReport) -> OperatingPoint:
+    # Stored at the paper's precision (the evaluator already rounds): nothing read from the
+    # database later, page, API or CSV, can tell more about the hidden labels.
     return OperatingPoint(
         entry=entry, task=task, name=point.point or "static", mflops=point.mflops,
-        performance=point.performance, mparams=point.mparams, mflops_basis=BASIS[point.basis],
+        performance=shown_performance(point.performance), mparams=point.mparams,
+        mflops_basis=BASIS[point.basis],
         median_mflops=point.median_mflops, p95_mflops=point.p95_mflops,
         exit_histogram=point.exit_histogram, rerun_examples=point.rerun_examples,
         rerun_prediction_agreement=point.rerun_prediction_agreement,

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from evaluator.benchmark import TASKS
 from evaluator.errors import Problem, SubmissionInvalid
+from leaderboard.accounts import require_confirmed
+from leaderboard.locks import owner_lock
 from leaderboard.models import (
     Basis,
     Entry,
@@ -28,7 +30,7 @@ from leaderboard.models import (
     Task,
 )
 from leaderboard.scoring import score_entry
-from leaderboard.submissions import QuotaExceeded, owner_lock
+from leaderboard.submissions import QuotaExceeded
 
 PUBLISHED_BASES = (Basis.COMPUTED, Basis.ESTIMATED, Basis.SPEED_UP, Basis.DIGITIZED,
                    Basis.DECLARED)
@@ -131,7 +133,7 @@ def check_published_quota(owner, now: datetime | None = None) -> None:
         .values_list("created_at", flat=True)[:limit])
     if len(created) >= limit:
         oldest = created[0] if created else now
-        raise QuotaExceeded(limit, oldest + timedelta(days=1), what="published entries")
+        raise QuotaExceeded(limit, oldest + timedelta(days=1), "published entries")
 
 
 def create_published_entry(owner, points: list[PublishedPoint], *, name: str,
@@ -139,8 +141,9 @@ def create_published_entry(owner, points: list[PublishedPoint], *, name: str,
                            code_url: str = "", visibility: str = Entry.Visibility.PUBLIC,
                            is_dynamic: bool | None = None) -> Entry:
     """Create and score a published entry, awaiting staff review (staff's own entries are
-    approved at once). Raises ``SubmissionInvalid`` with every problem, or
-    ``QuotaExceeded``; either way nothing is stored."""
+    approved at once). Raises ``EmailNotConfirmed``, ``SubmissionInvalid`` with every
+    problem, or ``QuotaExceeded``; in every case nothing is stored."""
+    require_confirmed(owner)
     problems = check_points(points)
     if problems:
         raise SubmissionInvalid(problems)

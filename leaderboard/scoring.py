@@ -1,5 +1,6 @@
 """Storing ELUE scores: the ORM side of ``evaluator.score``. Scores are computed there
-only; here they are read against a stored reference version and saved with it."""
+only; here they are read against a stored reference version and saved with it, at the
+paper's precision (``evaluator.score.shown_score``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections import defaultdict
 from django.db import transaction
 
 from evaluator.pareto import Point
-from evaluator.score import task_score
+from evaluator.score import shown_score, task_score
 from leaderboard.models import Entry, ReferenceVersion, TaskScore
 
 
@@ -58,12 +59,12 @@ def score_entry(entry: Entry, version: ReferenceVersion,
 
 
 def store_scores(entry: Entry, version: ReferenceVersion, scores: dict[int, float]) -> None:
-    """Save the entry's task scores (per task id), computed against ``version``; scores of
-    tasks not in ``scores`` are removed."""
+    """Save the entry's task scores (per task id), computed against ``version``, at two
+    decimals; scores of tasks not in ``scores`` are removed."""
     for task_id, score in scores.items():
         TaskScore.objects.update_or_create(
             entry=entry, task_id=task_id,
-            defaults={"score": score, "reference_version": version},
+            defaults={"score": shown_score(score), "reference_version": version},
         )
     entry.scores.exclude(task_id__in=scores).delete()
 

@@ -1,8 +1,11 @@
 """Receiving submissions: cheap checks at once, storage, quota, enqueueing.
 
-The quota is counted and the submission inserted in one transaction holding the owner's
-lock (``owner_lock``), after the cheap checks: uploads sent at the same moment are counted
-one at a time, so none gets past a limit another one just reached.
+Only an account with a confirmed e-mail address submits (``leaderboard.accounts``). The quota
+counts submissions and scored points (``leaderboard.probing``). It is counted, points
+near-identical to the account's earlier ones are refused, and the submission inserted, in one
+transaction holding the owner's lock (``leaderboard.locks.owner_lock``), after the cheap
+checks: uploads sent at the same moment are counted one at a time, so none gets past a limit
+another one just reached.
 
 Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker
 (``leaderboard.tasks.evaluate_submission``); ``leaderboard.pipeline`` holds what the worker
@@ -13,19 +16,26 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from evaluator.bundle.load import Bundle, load_bundle
+from evaluator.bundle.point_rules import record_of
 from evaluator.errors import Problem, SubmissionInvalid
+from leaderboard.accounts import require_confirmed
+from leaderboard.locks import owner_lock
 from leaderboard.models import Entry, Submission, TestData
+from leaderboard.probing import (
+    budget_problem,
+    earlier_problems,
+    point_rules,
+    store_records,
+)
 from leaderboard.tasks import enqueue_evaluation
 from leaderboard.uploads import archive_limits, store_upload, upload_root
 
@@ -34,33 +44,22 @@ Status = Submission.Status
 
 
 class QuotaExceeded(Exception):
-    """The owner has used a daily limit (``what``: submissions, or published entries);
-    ``resets_at`` is when one frees up."""
+    """A submission over one of the owner's limits: ``name`` says which ("submissions" or
+    "published entries" a day, "daily_points", "monthly_points"), ``resets_at`` when enough
+    frees up (``None`` when the submission alone is over the limit)."""
 
-    def __init__(self, limit: int, resets_at: datetime, what: str = "submissions"):
-        self.limit, self.resets_at, self.what = limit, resets_at, what
-        super().__init__(f"daily limit of {limit} {what} reached; the next one is "
-                         f"possible at {resets_at:%Y-%m-%d %H:%M} UTC")
-
-
-@contextmanager
-def owner_lock(owner) -> Iterator[None]:
-    """A transaction holding ``owner``'s lock until it ends: what counts the owner's quota
-    and inserts what the quota limits runs inside, one request at a time per owner.
-
-    PostgreSQL: ``SELECT ... FOR NO KEY UPDATE`` on the user's row (it does not block rows
-    that merely refer to the user). SQLite: the transaction is ``IMMEDIATE`` (settings), so
-    it holds the database's write lock from its start. Nested in an outer transaction (an
-    ``Idempotency-Key`` request), the lock is held until that one ends.
-    """
-    with transaction.atomic():
-        users = get_user_model().objects.select_for_update(no_key=True).filter(pk=owner.pk)
-        list(users.values_list("pk", flat=True))
-        yield
+    def __init__(self, limit: int, resets_at: datetime | None, name: str = "submissions",
+                 message: str | None = None):
+        self.limit, self.resets_at, self.name = limit, resets_at, name
+        super().__init__(message or f"daily limit of {limit} {name} reached; the next "
+                         f"one is possible at {resets_at:%Y-%m-%d %H:%M} UTC")
 
 
-def check_quota(owner, now: datetime | None = None) -> None:
-    """Raise ``QuotaExceeded`` when ``owner`` has no submission left in the last 24 hours.
+def check_quota(owner, now: datetime | None = None,
+                points: Mapping[str, int] | None = None) -> None:
+    """Raise ``QuotaExceeded`` when ``owner`` has no submission left in the last 24 hours,
+    or when ``points`` (operating points per task slug of the new submission) do not fit the
+    point budgets (``leaderboard.probing.budget_problem``).
 
     Decides alone whether a submission may be stored; call it inside ``owner_lock`` in the
     transaction that inserts the submission, or two uploads at once could both pass.
@@ -74,6 +73,11 @@ def check_quota(owner, now: datetime | None = None) -> None:
         # With a limit of 0 (submissions closed) nothing frees up a slot within a day.
         oldest = created[0] if created else now
         raise QuotaExceeded(limit, oldest + timedelta(days=1))
+    over = budget_problem(owner, points, now) if points else None
+    if over is not None:
+        limits = {"daily_points": settings.ELUE_DAILY_POINTS,
+                  "monthly_points": settings.ELUE_MONTHLY_POINTS_PER_TASK}
+        raise QuotaExceeded(limits[over.name], over.resets_at, over.name, over.message)
 
 
 def missing_test_data(bundle: Bundle) -> list[Problem]:
@@ -96,7 +100,8 @@ def validate_upload(upload: Path) -> Bundle:
     from evaluator.evaluate import check_cost_source
 
     with tempfile.TemporaryDirectory(prefix="elue-validate-") as scratch:
-        bundle = load_bundle(upload, Path(scratch) / "bundle", archive_limits())
+        bundle = load_bundle(upload, Path(scratch) / "bundle", archive_limits(),
+                             rules=point_rules())
         check_cost_source(bundle, settings.ELUE_ALLOW_UNSANDBOXED_CODE)
         problems = missing_test_data(bundle)
         if problems:
@@ -109,9 +114,11 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
                   visibility: str = Entry.Visibility.PUBLIC) -> Submission:
     """Check an upload and queue it for evaluation.
 
-    Raises ``QuotaExceeded`` or ``SubmissionInvalid`` (every problem), storing nothing. The
-    cheap checks run before the owner's lock is taken, so a slow upload holds up no one.
+    Raises ``EmailNotConfirmed``, ``QuotaExceeded`` or ``SubmissionInvalid`` (every
+    problem), storing nothing. The cheap checks run before the owner's lock is taken, so a
+    slow upload holds up no one.
     """
+    require_confirmed(owner)
     received = timezone.now()
     check_quota(owner, received)  # early refusal, before the work of checking the files
     validating = timezone.now()
@@ -119,14 +126,22 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
     kind = Entry.Kind.VERIFIED if bundle.model is not None else Entry.Kind.DECLARED
     if bundle.runs_model:
         kind = Entry.Kind.MODEL  # kind 4: the platform runs it to produce the predictions
+    # A model the platform runs has no predictions yet: the worker checks and records them.
+    records = [record_of(p) for p in bundle.points]
     stored = store_upload(Path(upload))
     try:
         with owner_lock(owner):
-            check_quota(owner)  # again, under the lock: this count decides
+            now = timezone.now()
+            check_quota(owner, now, bundle.points_per_task)  # under the lock: this decides
+            problems = earlier_problems(owner, records, now)
+            if problems:
+                raise SubmissionInvalid(problems)
             submission = Submission.objects.create(
                 owner=owner, name=name, description=description, affiliation=affiliation,
                 paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,
-                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now())
+                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now(),
+                points_by_task=bundle.points_per_task)
+            store_records(submission, records, submission.created_at)
             submission.record_event(Status.RECEIVED, "upload received", received)
             submission.record_event(Status.VALIDATING, "checking files", validating)
             submission.record_event(Status.QUEUED, _summary(bundle))

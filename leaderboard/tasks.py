@@ -23,32 +23,40 @@ from django.db import DatabaseError
 from evaluator.errors import DataInvalid, EvaluationFailed, InvalidInput
 from leaderboard import pipeline
 from leaderboard.models import ReferenceVersion, Submission
+from leaderboard.probing import point_rules, record_model_points
 from leaderboard.reaper import reap
 from leaderboard.scoring import reference_curves_by_slug, rescore_all
 from leaderboard.uploads import archive_limits, upload_root
 
 if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
+    from evaluator.bundle.point_rules import PredictionRecord
     from evaluator.evaluate import Report
 
 logger = logging.getLogger(__name__)
 
 
 def run_evaluation(claim: pipeline.Claim, submission: Submission,
-                   reference: ReferenceVersion | None) -> Report:
+                   reference: ReferenceVersion | None
+                   ) -> tuple[Report, list[PredictionRecord]]:
     """Unpack the stored bundle in a scratch directory and evaluate it, scoring against the
-    curves of ``reference``."""
+    curves of ``reference``. Returns the report and, for a model the platform ran, the
+    records of the points it produced (files' points were recorded at upload)."""
     # The evaluation stack (torch, transformers, fvcore) loads in the worker that runs it,
     # never in the web process that imports this module to enqueue.
     from evaluator.bundle.load import load_bundle
+    from evaluator.bundle.point_rules import record_of
     from evaluator.evaluate import evaluate_bundle
 
+    rules = point_rules()
     with tempfile.TemporaryDirectory(prefix=f"elue-{submission.pk}-") as scratch:
         bundle = load_bundle(upload_root() / submission.bundle, Path(scratch) / "bundle",
-                             archive_limits())
-        return evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
-                               progress=lambda message: pipeline.progress(claim, message),
-                               curves=reference_curves_by_slug(reference),
-                               options=model_run_options(seed=submission.pk))
+                             archive_limits(), rules=rules)
+        ran_model = bundle.runs_model
+        report = evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
+                                 progress=lambda message: pipeline.progress(claim, message),
+                                 curves=reference_curves_by_slug(reference),
+                                 options=model_run_options(seed=submission.pk), rules=rules)
+        return report, [record_of(p) for p in bundle.points] if ran_model else []
 
 
 def model_run_options(seed: int = 0):
@@ -85,7 +93,10 @@ def evaluate_submission(self, submission_id: int) -> str:
     reference = ReferenceVersion.objects.current()
     with pipeline.Heartbeat(claim):
         try:
-            report = run_evaluation(claim, submission, reference)
+            report, produced = run_evaluation(claim, submission, reference)
+            # A model the platform ran: its points exist only now, and are held to the
+            # account's earlier ones before anything about them is recorded.
+            record_model_points(submission, produced)
         except pipeline.Stop:
             return "stopped"
         except DataInvalid as error:

@@ -21,6 +21,8 @@ urlpatterns = [
     path("me/submissions/<int:pk>/<slug:action>/", mine.submission_action,
          name="submission_action"),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/confirm/", accounts.confirm_email_send, name="confirm_email_send"),
+    path("accounts/confirm/<str:token>/", accounts.confirm_email, name="confirm_email"),
     path("accounts/tokens/", accounts.tokens, name="tokens"),
     path("accounts/tokens/<int:pk>/revoke/", accounts.token_revoke, name="token_revoke"),
 ]

@@ -94,7 +94,9 @@ def build_bundles(folder: Path) -> list[Path]:
 def create_token(site: Site) -> str:
     code = ("from django.contrib.auth import get_user_model; "
             "from leaderboard.tokens import create_token; "
+            "from leaderboard.accounts import mark_confirmed; "
             "user = get_user_model().objects.create_user('loader', 'l@example.org', 'pw-load-1'); "
+            "mark_confirmed(user); "
             "print(create_token(user, 'proof', None).plaintext)")
     return site.django(code).strip().splitlines()[-1]
 

@@ -8,18 +8,34 @@ from __future__ import annotations
 
 import pytest
 
+from leaderboard.accounts import mark_confirmed
 from leaderboard.scoring import rescore_all
 from leaderboard.seeding import load_published, load_reference
 
 
+def confirmed_user(user_model, username: str, password: str, **extra):
+    """A user whose e-mail address (``username@example.org``) is confirmed: one who may
+    submit, as after following the confirmation link."""
+    user = user_model.objects.create_user(username, f"{username}@example.org", password,
+                                          **extra)
+    mark_confirmed(user)
+    return user
+
+
 @pytest.fixture
 def alice(db, django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@example.org", "pw-alice-123")
+    return confirmed_user(django_user_model, "alice", "pw-alice-123")
 
 
 @pytest.fixture
 def bob(db, django_user_model):
-    return django_user_model.objects.create_user("bob", "bob@example.org", "pw-bob-123")
+    return confirmed_user(django_user_model, "bob", "pw-bob-123")
+
+
+@pytest.fixture
+def carl(db, django_user_model):
+    """Signed up but never confirmed his address: may log in, may not submit."""
+    return django_user_model.objects.create_user("carl", "carl@example.org", "pw-carl-123")
 
 
 @pytest.fixture

@@ -32,6 +32,9 @@ from tests.pipeline.harness import (
 )
 
 FINISH_TIMEOUT = 90  # seconds; a five-task declared-cost evaluation takes about one
+# Tests that submit many times are not about the quota (tests/leaderboard/test_quota.py is).
+GENEROUS_QUOTA = {"ELUE_DAILY_SUBMISSIONS": 1000, "ELUE_DAILY_POINTS": 100_000,
+                  "ELUE_MONTHLY_POINTS_PER_TASK": 100_000}
 
 
 @dataclass
@@ -64,13 +67,12 @@ def stack(transactional_db, settings, tmp_path, hidden_data) -> Stack:
     stack.upload_dir.mkdir(parents=True)
     settings.ELUE_DATA_ROOT = hidden_data
     settings.MEDIA_ROOT = stack.upload_dir
-    settings.ELUE_DAILY_SUBMISSIONS = 1000
-    for name, value in FAST_TIMINGS.items():
+    for name, value in {**FAST_TIMINGS, **GENEROUS_QUOTA}.items():
         setattr(settings, name, value)
     stack.env = base_env(DATABASE_URL=database_url(connection.settings_dict),
                          ELUE_VAR_DIR=stack.root, ELUE_DATA_ROOT=hidden_data,
-                         ELUE_UPLOAD_DIR=stack.upload_dir, ELUE_DAILY_SUBMISSIONS=1000,
-                         ELUE_LOG_LEVEL="INFO", **FAST_TIMINGS)
+                         ELUE_UPLOAD_DIR=stack.upload_dir, ELUE_LOG_LEVEL="INFO",
+                         **FAST_TIMINGS, **GENEROUS_QUOTA)
     return stack
 
 

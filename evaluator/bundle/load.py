@@ -43,6 +43,13 @@ from evaluator.bundle.names import (
     point_value,
     prediction_file,
 )
+from evaluator.bundle.point_rules import (
+    DEFAULT_RULES,
+    PointRules,
+    near_identical_problems,
+    record_of,
+)
+from evaluator.bundle.point_rules import cap_problems as point_cap_problems
 from evaluator.bundle.predictions import cap_problems, read_exit_layers, read_predictions
 from evaluator.errors import Problem, SubmissionInvalid
 
@@ -119,21 +126,37 @@ class Bundle:
         return list(seen.values())
 
     @property
+    def points_per_task(self) -> dict[str, int]:
+        """Operating points per task slug: the prediction files, or for a model the platform
+        runs, one per threshold of its ``elue.json`` (one without thresholds)."""
+        if self.runs_model:
+            per_task = len(self.model.manifest.thresholds) or 1
+            return {task.slug: per_task for task in self.tasks}
+        counts: dict[str, int] = {}
+        for point in self.points:
+            counts[point.task.slug] = counts.get(point.task.slug, 0) + 1
+        return counts
+
+    @property
     def has_declared_costs(self) -> bool:
         return any(p.declared_cost is not None for p in self.points)
 
 
 def load_bundle(path: Path, scratch: Path, limits: ArchiveLimits = DEFAULT_LIMITS,
-                sizes: dict[str, int] | None = None) -> Bundle:
+                sizes: dict[str, int] | None = None,
+                rules: PointRules = DEFAULT_RULES) -> Bundle:
     """Unpack the upload at ``path`` (zip or folder) into ``scratch`` and validate it.
 
     ``sizes`` maps task slugs to test-set sizes (e.g. ``len(test_set)``); missing tasks
-    use ``TaskSpec.test_size``. Raises ``SubmissionInvalid`` with every problem found.
+    use ``TaskSpec.test_size``. ``rules`` cap the points per task and refuse near-identical
+    points (``evaluator.bundle.point_rules``). Raises ``SubmissionInvalid`` with every
+    problem found.
     """
-    return read_bundle(unpack(path, scratch, limits), sizes)
+    return read_bundle(unpack(path, scratch, limits), sizes, rules)
 
 
-def read_bundle(root: Path, sizes: dict[str, int] | None = None) -> Bundle:
+def read_bundle(root: Path, sizes: dict[str, int] | None = None,
+                rules: PointRules = DEFAULT_RULES) -> Bundle:
     """Validate a bundle already unpacked at ``root`` by ``archive.unpack`` (see ``load_bundle``).
 
     ``root`` must come from ``unpack``: this walk trusts that it holds no links.
@@ -146,6 +169,8 @@ def read_bundle(root: Path, sizes: dict[str, int] | None = None) -> Bundle:
     problems += more
     if layout.has_costs and layout.predictions:
         problems += _attach_costs(root / COSTS_FILE, points, layout)
+    problems += point_cap_problems(points, model.manifest if model else None, rules)
+    problems += near_identical_problems([record_of(p) for p in points], rules)
     if not layout.predictions and not _runnable(model):
         problems.append(Problem("no_predictions", "the submission holds no prediction "
                                 f"files; {NAMING_HELP}; or, for the platform to run the "

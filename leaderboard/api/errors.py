@@ -23,6 +23,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from evaluator.errors import InvalidInput, Problem
+from leaderboard.accounts import EmailNotConfirmed
 from leaderboard.actions import ActionRefused
 from leaderboard.submissions import QuotaExceeded
 
@@ -69,8 +70,12 @@ def quota_response(exc: QuotaExceeded) -> Response:
     return too_many(error("quota_exceeded", str(exc)), exc.resets_at)
 
 
-def too_many(problem: dict, resets_at: datetime) -> Response:
-    """A 429 saying when to try again, in the body and in ``Retry-After`` (seconds)."""
+def too_many(problem: dict, resets_at: datetime | None) -> Response:
+    """A 429 saying when to try again, in the body and in ``Retry-After`` (seconds);
+    ``resets_at`` is ``None`` when waiting does not help (the request alone is too big)."""
+    if resets_at is None:
+        return Response({"errors": [problem], "resets_at": None},
+                        status=status.HTTP_429_TOO_MANY_REQUESTS)
     wait = max(0, math.ceil((resets_at - timezone.now()).total_seconds()))
     return Response({"errors": [problem], "resets_at": resets_at.isoformat()},
                     status=status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)})
@@ -83,6 +88,9 @@ def domain_response(exc: Exception) -> Response | None:
                         status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, QuotaExceeded):
         return quota_response(exc)
+    if isinstance(exc, EmailNotConfirmed):
+        return Response({"errors": [error("email_unconfirmed", str(exc))]},
+                        status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, ActionRefused):
         return Response({"errors": [error("action_refused", str(exc))]},
                         status=status.HTTP_409_CONFLICT)

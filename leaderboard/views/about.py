@@ -9,6 +9,7 @@ from django.shortcuts import render
 from evaluator.benchmark import TASKS
 from leaderboard.charts import score_figure
 from leaderboard.models import ReferenceVersion
+from leaderboard.probing import point_rules
 from leaderboard.ranking import PARAMETER_TRACKS
 
 # The example is a file of its own so that a test can check that the platform counts it.
@@ -24,6 +25,9 @@ def about(request):
         "tracks": PARAMETER_TRACKS,
         "max_mb": settings.ELUE_UPLOAD_MAX_MB,
         "daily": settings.ELUE_DAILY_SUBMISSIONS,
+        "rules": point_rules(),
+        "daily_points": settings.ELUE_DAILY_POINTS,
+        "monthly_points": settings.ELUE_MONTHLY_POINTS_PER_TASK,
         "plotly_version": plotly.__version__,
         "example_model": EXAMPLE_MODEL.read_text().split('"""', 2)[2].lstrip("\n"),
     })

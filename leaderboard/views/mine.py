@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
+from leaderboard.accounts import EmailNotConfirmed
 from leaderboard.actions import ActionRefused, cancel, delete_submission, resubmit, set_visibility
 from leaderboard.models import Entry, Submission
 from leaderboard.submissions import QuotaExceeded
@@ -87,6 +88,6 @@ def submission_action(request, pk: int, action: str):
     submission = get_object_or_404(own_submissions(request.user), pk=pk)
     try:
         messages.success(request, ACTIONS[action](submission))
-    except (ActionRefused, QuotaExceeded) as exc:
+    except (ActionRefused, QuotaExceeded, EmailNotConfirmed) as exc:
         messages.error(request, str(exc))
     return redirect("leaderboard:my_submissions")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from evaluator.bundle.load import Bundle
 from evaluator.errors import Problem, SubmissionInvalid
+from leaderboard.accounts import EmailNotConfirmed, is_confirmed
 from leaderboard.forms import (
     EntryMetadataForm,
     PointFormSet,
@@ -69,6 +70,7 @@ def submit_check(request):
 def submit(request):
     form = EntryMetadataForm(request.POST or None)
     problems, quota = [], None
+    unconfirmed = not is_confirmed(request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         with tempfile.TemporaryDirectory(prefix="elue-upload-") as scratch:
@@ -77,12 +79,14 @@ def submit(request):
                     request, scratch, lambda path: submit_bundle(request.user, path, **data))
             except QuotaExceeded as exc:
                 submission, quota = None, exc
+            except EmailNotConfirmed:
+                submission = None
         if submission is not None:
             messages.success(request, f"{submission.name} was received and is queued for "
                              "scoring; its status updates below.")
             return redirect("leaderboard:my_submissions")
     return render(request, "leaderboard/submit.html", {
-        "form": form, "groups": by_file(problems), "quota": quota,
+        "form": form, "groups": by_file(problems), "quota": quota, "unconfirmed": unconfirmed,
         "max_mb": settings.ELUE_UPLOAD_MAX_MB,
     }, status=400 if request.method == "POST" else 200)
 
@@ -111,6 +115,8 @@ def submit_published(request):
             general = attach_point_problems(formset, rows, exc.problems)
         except QuotaExceeded as exc:
             quota = exc
+        except EmailNotConfirmed as exc:
+            general = [str(exc)]
         else:
             messages.success(request, f"{entry.name} was added and scored." + (
                 "" if entry.review == Entry.Review.APPROVED else

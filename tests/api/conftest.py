@@ -8,6 +8,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from leaderboard.tokens import create_token
+from tests.actors import confirmed_user
 from tests.evaluator.builders import declared_folder, zip_folder
 
 UNTHROTTLED = {"anon": "100000/minute", "user": "100000/minute"}
@@ -27,8 +28,7 @@ def unthrottled(monkeypatch):
 
 @pytest.fixture
 def staff(db, django_user_model):
-    return django_user_model.objects.create_user("sam", "sam@example.org", "pw-sam-123",
-                                                 is_staff=True)
+    return confirmed_user(django_user_model, "sam", "pw-sam-123", is_staff=True)
 
 
 def client_for(user=None) -> APIClient:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -70,7 +71,8 @@ def test_it_refuses_a_revoked_token(alice):
 
 def test_it_accepts_the_site_session_with_csrf(alice, seeded):
     client = APIClient(enforce_csrf_checks=True)
-    client.login(username="alice", password="pw-alice-123")
+    # django-axes checks every password log-in for a lockout, which needs the request.
+    assert client.login(request=HttpRequest(), username="alice", password="pw-alice-123")
     assert client.get("/api/v1/submissions/").status_code == 200
     refused = client.post("/api/v1/entries/", PUBLISHED, format="json")
     assert refused.status_code == 403

@@ -115,6 +115,52 @@ def test_it_answers_429_with_the_reset_time_over_quota(as_alice, alice, stored, 
     assert 86000 < int(response["Retry-After"]) <= 86400
 
 
+def test_a_point_budget_over_quota_says_which_and_when(as_alice, stored, bundle_zip, settings,
+                                                       enqueued):
+    settings.ELUE_DAILY_POINTS = 3  # the bundle has one point on SST-2 and one on MRPC
+    assert upload(as_alice, bundle_zip).status_code == 201
+    response = upload(as_alice, bundle_zip)
+    assert response.status_code == 429
+    [problem] = errors(response)
+    assert problem["code"] == "quota_exceeded"
+    assert problem["message"].startswith("daily limit of 3 scored points reached")
+    assert response.json()["resets_at"] and int(response["Retry-After"]) > 86000
+
+
+def test_a_token_of_an_unconfirmed_account_cannot_submit(carl, stored, bundle_zip, enqueued):
+    from tests.api.conftest import client_for
+
+    as_carl = client_for(carl)
+    assert as_carl.get("/api/v1/submissions/").status_code == 200  # the token works
+    response = upload(as_carl, bundle_zip)
+    assert response.status_code == 403
+    [problem] = errors(response)
+    assert problem["code"] == "email_unconfirmed"
+    assert "confirm your e-mail address before submitting" in problem["message"]
+    published = as_carl.post("/api/v1/entries/", {
+        "name": "Paper", "points": [{"task": "sst-2", "name": "6L", "mflops": 2000,
+                                     "performance": 88.1}]}, format="json")
+    assert published.status_code == 403
+    assert errors(published)[0]["code"] == "email_unconfirmed"
+    assert not Submission.objects.exists()
+
+
+def test_it_refuses_points_near_the_accounts_earlier_ones(as_alice, stored, tmp_path,
+                                                          enqueued):
+    from tests.evaluator.builders import PREDICTION_HEADER, true_labels, tsv
+
+    assert upload(as_alice, zip_folder(declared_folder(tmp_path / "a", ("sst-2",)),
+                                       tmp_path / "a.zip")).status_code == 201
+    labels = list(true_labels("sst-2"))
+    labels[0] = "1" if labels[0] == "0" else "0"  # one example from the first
+    folder = declared_folder(tmp_path / "b", ("sst-2",))
+    write(folder, "sst-2.tsv", tsv(PREDICTION_HEADER, labels))
+    response = upload(as_alice, zip_folder(folder, tmp_path / "b.zip"))
+    assert response.status_code == 400
+    [problem] = errors(response)
+    assert (problem["code"], problem["file"]) == ("near_identical_points", "sst-2.tsv")
+
+
 def test_it_creates_once_per_idempotency_key(as_alice, stored, bundle_zip, enqueued):
     first = upload(as_alice, bundle_zip, key="retry-1")
     again = upload(as_alice, bundle_zip, key="retry-1")

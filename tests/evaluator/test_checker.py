@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -86,6 +87,45 @@ def test_it_scores_declared_costs_against_the_reference(tmp_path):
     assert point["basis"] == "declared" and point["mflops"] == 4559.04
     assert 90 < point["performance"] < 100
     assert task["score"] == pytest.approx(point["performance"] - 87.3)
+
+
+def test_it_gives_numbers_at_the_papers_precision(tmp_path):
+    """Performance one decimal, scores two, in the text and the JSON alike: what the
+    platform stores and shows, so the checker shows the same numbers."""
+    bundle = tmp_path / "declared"
+    labels = list(true_labels("mrpc"))
+    wrong = ["0" if label == "1" else "1" for label in labels[:101]] + labels[101:]
+    write(bundle, "mrpc.tsv", tsv(PREDICTION_HEADER, wrong))
+    write(bundle, "costs.json", json.dumps({"mrpc": {"mflops": 4000.123, "mparams": 66.96}}))
+    report = checked(bundle)
+    task, point = report["tasks"][0], report["tasks"][0]["points"][0]
+    assert point["performance"] == round(point["performance"], 1)
+    for value in (point["difference"], task["score"], report["overall"]):
+        assert value == round(value, 2)
+    code, out = run("check", bundle, "--data", ELUE_DATA_DIR)
+    assert re.search(rf"perf +{point['performance']:.1f}  MFLOPs", out), out
+
+
+def test_it_applies_the_platforms_point_rules(tmp_path):
+    """The cap on points per task and near-identical points, with the platform's codes."""
+    bundle = tmp_path / "probe"
+    labels = list(true_labels("sst-2"))
+    zero = ["0"] * len(labels)
+    write(bundle, "sst-2.tsv", tsv(PREDICTION_HEADER, zero))
+    costs = {"sst-2": {"mflops": 1000, "mparams": 10}}
+    for i in range(17):
+        flipped = list(zero)
+        flipped[i] = "1"
+        write(bundle, f"sst-2_0.{i + 10}.tsv", tsv(PREDICTION_HEADER, flipped))
+        costs[f"sst-2_0.{i + 10}"] = {"mflops": 1000 + i, "mparams": 10}
+    write(bundle, "costs.json", json.dumps(costs))
+    code, out = run("check", bundle, "--data", ELUE_DATA_DIR, "--json")
+    assert code == 1
+    codes = [e["code"] for e in json.loads(out)["errors"]]
+    assert codes[0] == "too_many_points" and codes.count("near_identical_points") == 17
+    code, out = run("check", bundle, "--data", ELUE_DATA_DIR)
+    assert "18 operating points on SST-2; at most 16 per task" in out
+    assert "sst-2_0.10.tsv: its predictions differ from sst-2.tsv in only 1 of 2,210" in out
 
 
 def test_it_lists_every_problem_with_file_and_line(tmp_path):

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core import mail
 
 from leaderboard.models import (
     Basis,
@@ -20,6 +21,7 @@ from leaderboard.models import (
     Task,
 )
 from leaderboard.scoring import score_entry
+from tests.actors import confirmed_user
 from tests.conftest import REPO_DIR
 from tests.pipeline.bundles import declared_bundle, malformed_bundle
 
@@ -93,6 +95,8 @@ def visit(browser, live_stack):
 
 
 def sign_up(tab: Visit, username: str) -> None:
+    """Sign up, then confirm the address with the link from the mail, as a researcher
+    would before the first submission; ends on the submit page."""
     page = tab.go("/accounts/signup/")
     page.fill("#id_username", username)
     page.fill("#id_email", f"{username}@example.org")
@@ -101,6 +105,13 @@ def sign_up(tab: Visit, username: str) -> None:
     tab.shot("signup")
     page.click("form.narrow button[type=submit]")
     page.wait_for_url("**/submit/")
+    assert "Confirm your e-mail address before your first submission" in page.inner_text("main")
+    tab.shot("submit-unconfirmed")
+    [sent] = [m for m in mail.outbox if m.to == [f"{username}@example.org"]]
+    link = re.search(r"https?://\S+(/accounts/confirm/\S+/)", sent.body)[1]
+    assert "is confirmed" in tab.go(link).inner_text("#confirm-done")
+    tab.shot("email-confirmed")
+    tab.go("/submit/")
 
 
 def log_in(tab: Visit, username: str, password: str) -> None:
@@ -170,7 +181,7 @@ def test_a_researcher_submits_and_finds_the_entry_everywhere(visit, tmp_path):
 
 
 def test_a_broken_bundle_shows_its_errors_on_the_form(visit, tmp_path, django_user_model):
-    django_user_model.objects.create_user("erin", "erin@example.org", "pw-erin-123")
+    confirmed_user(django_user_model, "erin", "pw-erin-123")
     tab = visit()
     log_in(tab, "erin", "pw-erin-123")
     page = tab.go("/submit/")
@@ -190,7 +201,7 @@ def test_a_broken_bundle_shows_its_errors_on_the_form(visit, tmp_path, django_us
 
 
 def test_the_published_form_shows_a_bad_row_error_next_to_the_row(visit, django_user_model):
-    django_user_model.objects.create_user("finn", "finn@example.org", "pw-finn-123")
+    confirmed_user(django_user_model, "finn", "pw-finn-123")
     tab = visit()
     log_in(tab, "finn", "pw-finn-123")
     page = tab.go("/submit/published/")

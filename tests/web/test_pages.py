@@ -55,6 +55,9 @@ def test_the_about_page_explains_the_rules(client, seeded):
                    "costs.json", "7,080,960·L", "config.json", 'id="score-figure"'):
         assert needed in html, needed
     assert "score, -1.17" in html  # the worked example of SPEC §4, computed from the curve
+    text = " ".join(html.split())
+    assert "at most 16 operating points per task" in text  # the point rules, from the settings
+    assert "96 points scored in any 24 hours and 48 on each task in any 30 days" in text
 
 
 def test_the_about_page_shows_the_model_code_interface_with_the_tested_example(client, seeded):

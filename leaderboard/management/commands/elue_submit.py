@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from evaluator.errors import SubmissionInvalid
+from leaderboard.accounts import EmailNotConfirmed
 from leaderboard.models import Submission
 from leaderboard.submissions import QuotaExceeded, submit_bundle
 
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         except SubmissionInvalid as exc:
             lines = "\n".join(f"  {p}  [{p.code}]" for p in exc.problems)
             raise CommandError(f"refused, nothing stored:\n{lines}") from None
-        except QuotaExceeded as exc:
+        except (QuotaExceeded, EmailNotConfirmed) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"submission {submission.pk} queued")
         if wait:
