@@ -183,7 +183,7 @@ def test_it_gives_the_printed_score_beside_each_recomputed_one(anon, seeded):
 
 
 def test_an_entry_without_printed_scores_has_none(anon, seeded, alice):
-    entry = create_published_entry(alice, [PublishedPoint("sst-2", "6L", 1000.0, 90.0)],
-                                   name="Alice-Net")
+    entry = approved(create_published_entry(
+        alice, [PublishedPoint("sst-2", "6L", 1000.0, 90.0)], name="Alice-Net"))
     body = anon.get(f"/api/v1/entries/{entry.pk}/").json()
     assert body["published_scores"] == [] and body["scores"][0]["published_score"] is None

@@ -18,6 +18,7 @@ from leaderboard.models import Entry, PublishedEntryRecord
 from leaderboard.published import PublishedPoint, create_published_entry
 from leaderboard.seeding import load_published
 from leaderboard.standing import pareto_status
+from tests.actors import confirmed_user
 from tests.api.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +34,7 @@ def pending(alice, seeded) -> Entry:
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("sam", "sam@example.org", "pw-sam-123",
-                                                 is_staff=True)
+    return confirmed_user(django_user_model, "sam", "pw-sam-123", is_staff=True)
 
 
 def shown_anywhere(entry: Entry) -> dict[str, bool]:
