@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from elue.env import env_bool, env_int, env_list, env_path, env_str
+from elue.storage_url import storage_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ELUE_VAR_DIR", BASE_DIR / "var")
@@ -163,13 +164,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Where uploads and the hidden test data live: local folders (the default, below) or an
+# S3-compatible store shared by every web and worker machine; the hidden data may have its own
+# bucket (and narrower credentials) with ELUE_DATA_STORAGE_URL.
+ELUE_STORAGE_URL = env_str("ELUE_STORAGE_URL", "")
+ELUE_DATA_STORAGE_URL = env_str("ELUE_DATA_STORAGE_URL", ELUE_STORAGE_URL)
+
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("ELUE_STATIC_ROOT", VAR_DIR / "static")
 # WhiteNoise serves static files from the web process. Outside development, hashed and
 # compressed files from `collectstatic` (forever-cacheable names); in development and tests,
 # the app folders directly, with no collectstatic step.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads and the hidden test data (elue/storage.py): folders under var/ unless
+    # ELUE_STORAGE_URL names an S3-compatible store (elue/storage_url.py). Never served.
+    "default": storage_settings(ELUE_STORAGE_URL, "uploads", "elue.storage.LocalStore"),
+    "elue_data": storage_settings(ELUE_DATA_STORAGE_URL, "data", "elue.storage.HiddenDataStorage"),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
                     if env_bool("ELUE_STATIC_MANIFEST", not DEBUG)
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -197,7 +207,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Uploads and the hidden test data live under var/, never under a publicly served path.
+# Without ELUE_STORAGE_URL, uploads and the hidden test data live under var/, never under a
+# publicly served path.
 MEDIA_ROOT = env_path("ELUE_UPLOAD_DIR", VAR_DIR / "uploads")
 ELUE_DATA_ROOT = env_path("ELUE_DATA_ROOT", VAR_DIR / "data")
 

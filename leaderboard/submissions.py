@@ -1,5 +1,9 @@
 """Receiving submissions: cheap checks at once, storage, quota, enqueueing.
 
+Two steps, so that the slow one never holds a database transaction: ``prepare_submission``
+(quota, the checks, storing the upload) and ``create_submission`` (the rows, in one short
+transaction); ``submit_bundle`` does both.
+
 Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker
 (``leaderboard.tasks.evaluate_submission``); ``leaderboard.pipeline`` holds what the worker
 does with the database, ``leaderboard.actions`` what an owner does afterwards.
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +25,7 @@ from evaluator.bundle.load import Bundle, load_bundle
 from evaluator.errors import Problem, SubmissionInvalid
 from leaderboard.models import Entry, Submission, TestData
 from leaderboard.tasks import enqueue_evaluation
-from leaderboard.uploads import archive_limits, store_upload, upload_root
+from leaderboard.uploads import archive_limits, discard_upload, store_upload
 
 logger = logging.getLogger(__name__)
 Status = Submission.Status
@@ -76,10 +81,29 @@ def validate_upload(upload: Path) -> Bundle:
         return bundle
 
 
-def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
-                  affiliation: str = "", paper_url: str = "", code_url: str = "",
-                  visibility: str = Entry.Visibility.PUBLIC) -> Submission:
-    """Check an upload and queue it for evaluation.
+@dataclass
+class PreparedSubmission:
+    """An upload that passed the cheap checks and is stored, waiting to become a
+    ``Submission`` in one short transaction (``create_submission``)."""
+
+    owner: object
+    fields: dict
+    kind: str
+    stored: str  # its name in the upload store
+    summary: str
+    received: datetime
+    validating: datetime
+
+    def discard(self) -> None:
+        """Remove the stored upload: its submission was not created."""
+        discard_upload(self.stored)
+
+
+def prepare_submission(owner, upload: Path, *, name: str, description: str = "",
+                       affiliation: str = "", paper_url: str = "", code_url: str = "",
+                       visibility: str = Entry.Visibility.PUBLIC) -> PreparedSubmission:
+    """Check an upload and store it, outside any database transaction: the checks take up to
+    seconds, and on SQLite a transaction would hold the write lock for everyone meanwhile.
 
     Raises ``QuotaExceeded`` or ``SubmissionInvalid`` (every problem), storing nothing.
     """
@@ -90,21 +114,35 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
     kind = Entry.Kind.VERIFIED if bundle.model is not None else Entry.Kind.DECLARED
     if bundle.runs_model:
         kind = Entry.Kind.MODEL  # kind 4: the platform runs it to produce the predictions
-    stored = store_upload(Path(upload))
-    try:
-        with transaction.atomic():
-            submission = Submission.objects.create(
-                owner=owner, name=name, description=description, affiliation=affiliation,
-                paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,
-                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now())
-            submission.record_event(Status.RECEIVED, "upload received", received)
-            submission.record_event(Status.VALIDATING, "checking files", validating)
-            submission.record_event(Status.QUEUED, _summary(bundle))
-            transaction.on_commit(lambda: enqueue_evaluation(submission.pk))
-    except BaseException:
-        (upload_root() / stored).unlink(missing_ok=True)
-        raise
+    fields = {"name": name, "description": description, "affiliation": affiliation,
+              "paper_url": paper_url, "code_url": code_url, "visibility": visibility}
+    return PreparedSubmission(owner, fields, kind, store_upload(Path(upload)), _summary(bundle),
+                              received, validating)
+
+
+def create_submission(prepared: PreparedSubmission) -> Submission:
+    """The short write: the submission, its log, and its message to the workers once the
+    transaction commits. The caller discards the upload if this raises."""
+    with transaction.atomic():
+        submission = Submission.objects.create(
+            owner=prepared.owner, kind=prepared.kind, bundle=prepared.stored,
+            status=Status.QUEUED, enqueued_at=timezone.now(), **prepared.fields)
+        submission.record_event(Status.RECEIVED, "upload received", prepared.received)
+        submission.record_event(Status.VALIDATING, "checking files", prepared.validating)
+        submission.record_event(Status.QUEUED, prepared.summary)
+        transaction.on_commit(lambda: enqueue_evaluation(submission.pk))
     return submission
+
+
+def submit_bundle(owner, upload: Path, **metadata) -> Submission:
+    """Check an upload and queue it for evaluation (``prepare_submission`` takes the
+    metadata). Raises ``QuotaExceeded`` or ``SubmissionInvalid``, storing nothing."""
+    prepared = prepare_submission(owner, upload, **metadata)
+    try:
+        return create_submission(prepared)
+    except BaseException:
+        prepared.discard()
+        raise
 
 
 def _summary(bundle: Bundle) -> str:

@@ -13,10 +13,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from evaluator.benchmark import TASKS
-from evaluator.data import INPUTS_FILE, task_dir
 from leaderboard.charts import task_figures
 from leaderboard.models import Entry, Task, TaskScore, TestData
-from leaderboard.testdata import data_root
+from leaderboard.testdata import open_inputs
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
@@ -46,10 +45,10 @@ def task_inputs(request, slug: str):
     task = get_object_or_404(Task, slug=slug)
     if not TestData.objects.filter(task=task).exists():
         raise Http404(f"{task.name} test data is not loaded on this server")
-    path = task_dir(data_root(), TASKS[task.slug]) / INPUTS_FILE
-    if not path.is_file():
+    inputs = open_inputs(TASKS[task.slug])
+    if inputs is None:
         raise Http404(f"{task.name} test inputs are missing on this server")
-    return FileResponse(open(path, "rb"), as_attachment=True,
+    return FileResponse(inputs, as_attachment=True,
                         filename=f"{task.slug}-test.tsv",
                         content_type="text/tab-separated-values; charset=utf-8")
 

@@ -14,7 +14,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from evaluator.benchmark import TASK_ORDER, get_task
-from evaluator.data import INPUTS_FILE, task_dir
+from evaluator.data import INPUTS_FILE
 from leaderboard.api.renderers import CSVRenderer
 from leaderboard.api.serializers import (
     LeaderboardQuery,
@@ -26,7 +26,7 @@ from leaderboard.api.serializers import (
 from leaderboard.board import public_rows
 from leaderboard.models import ReferenceVersion, Task
 from leaderboard.ranking import LeaderboardRow, in_track
-from leaderboard.testdata import data_root
+from leaderboard.testdata import open_inputs
 
 
 class TSVRenderer(BaseRenderer):
@@ -53,11 +53,11 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, renderer_classes=[JSONRenderer, TSVRenderer])
     def inputs(self, request, slug=None):
         task = self.get_object()
-        path = task_dir(data_root(), get_task(task.slug)) / INPUTS_FILE
-        if getattr(task, "test_data", None) is None or not path.is_file():
+        inputs = open_inputs(get_task(task.slug)) if getattr(task, "test_data", None) else None
+        if inputs is None:
             raise exceptions.NotFound(f"the test inputs of {task.name} are not loaded on "
                                       "this server")
-        return FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115 closed by Django
+        return FileResponse(inputs, as_attachment=True,
                             filename=f"{task.slug}-{INPUTS_FILE}",
                             content_type="text/tab-separated-values; charset=utf-8")
 
