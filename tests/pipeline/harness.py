@@ -264,7 +264,7 @@ class S3Server:
                 self.process.wait(10)
         self.process = None
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def object_keys(self, prefix: str = "") -> list[str]:
         """Every object key under ``prefix`` in the bucket."""
         pages = self.client().get_paginator("list_objects_v2").paginate(
             Bucket=self.BUCKET, Prefix=prefix)
