@@ -259,6 +259,8 @@ ELUE_DAILY_SUBMISSIONS = env_int("ELUE_DAILY_SUBMISSIONS", 20)  # per user, roll
 ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
 ELUE_STALE_AFTER = env_int("ELUE_STALE_AFTER", 30)  # a running attempt silent this long is lost
 ELUE_REQUEUE_AFTER = env_int("ELUE_REQUEUE_AFTER", 120)  # queued this long: enqueue again
+# ... and after each re-send twice as long, up to this (leaderboard/reaper.py).
+ELUE_REQUEUE_MAX_AFTER = env_int("ELUE_REQUEUE_MAX_AFTER", 3600)
 ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before giving up
 # An API request that died holding an Idempotency-Key (e.g. the database went away) frees
 # the key after this many seconds; longer than any request may run (gunicorn's timeout).
