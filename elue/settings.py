@@ -127,8 +127,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "leaderboard.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "leaderboard.api.throttling.AnonRateThrottle",
+        "leaderboard.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("ELUE_API_ANON_RATE", "120/minute"),

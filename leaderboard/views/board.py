@@ -6,6 +6,7 @@ from django.shortcuts import render
 
 from evaluator.benchmark import GROUPS, TASK_ORDER, TASKS
 from leaderboard.board import public_rows
+from leaderboard.board_cache import cached, shared_page
 from leaderboard.models import ReferenceVersion
 from leaderboard.ranking import PARAMETER_TRACKS, LeaderboardRow, in_track
 from leaderboard.views.board_rows import rows_html
@@ -69,15 +70,25 @@ def header_links(track: int | None, column: str, direction: str) -> dict[str, di
     return links
 
 
+def ranked_table(track: int | None, column: str, direction: str) -> dict:
+    """The expensive part of the page, the same for everyone: the ranked public rows as
+    HTML, how many there are, and the reference version they are scored against."""
+    rows = [row for row in public_rows() if in_track(row, track)]
+    reference = ReferenceVersion.objects.current()
+    return {"rows_html": rows_html(sort_rows(rows, column, direction)), "count": len(rows),
+            "reference_number": reference.number if reference else None}
+
+
+@shared_page
 def index(request):
     """The leaderboard: every public entry ranked by ELUE score (SPEC §4)."""
     track = _track(request)
     column, direction = _sort(request)
-    rows = [row for row in public_rows() if in_track(row, track)]
+    table = cached(request, "index", lambda: ranked_table(track, column, direction))
     links = header_links(track, column, direction)
     return render(request, "leaderboard/index.html", {
-        "rows": rows,
-        "rows_html": rows_html(sort_rows(rows, column, direction)),
+        "row_count": table["count"],
+        "rows_html": table["rows_html"],
         "groups": task_columns(links),
         "tasks": list(TASKS.values()),
         "tracks": PARAMETER_TRACKS,
@@ -86,5 +97,5 @@ def index(request):
         "sort": column,
         "dir": direction,
         "links": links,
-        "reference": ReferenceVersion.objects.current(),
+        "reference_number": table["reference_number"],
     })

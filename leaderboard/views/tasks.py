@@ -9,10 +9,12 @@ from pathlib import Path
 import plotly
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from evaluator.benchmark import TASKS
+from leaderboard.board_cache import cached, shared_page
 from leaderboard.charts import task_figures
 from leaderboard.models import Entry, Task, TaskScore, TestData
 from leaderboard.testdata import open_inputs
@@ -21,18 +23,25 @@ PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.mi
 YEAR = 365 * 24 * 3600
 
 
-def task_detail(request, slug: str):
+def task_board(slug: str) -> dict:
+    """The expensive part of a task page, the same for everyone: the task, its test data
+    record, the chart's figures and the rendered rows of its entries table."""
     task = get_object_or_404(Task, slug=slug)
     scores = (TaskScore.objects.filter(task=task, entry__visibility=Entry.Visibility.PUBLIC)
               .select_related("entry", "reference_version").order_by("-score"))
+    return {"task": task, "test_data": TestData.objects.filter(task=task).first(),
+            "figures": task_figures(task),
+            "scores_html": render_to_string("leaderboard/_task_scores.html",
+                                            {"scores": scores, "task": task})}
+
+
+@shared_page
+def task_detail(request, slug: str):
+    board = cached(request, f"task:{slug}", lambda: task_board(slug))
     return render(request, "leaderboard/task.html", {
-        "task": task,
-        "spec": TASKS[task.slug],
-        "test_data": TestData.objects.filter(task=task).first(),
-        "figures": task_figures(task),
-        "scores": scores,
-        "labels": list(zip(TASKS[task.slug].labels or (), TASKS[task.slug].label_names,
-                           strict=False)),
+        **board,
+        "spec": TASKS[slug],
+        "labels": list(zip(TASKS[slug].labels or (), TASKS[slug].label_names, strict=False)),
         "all_tasks": list(TASKS.values()),
         "plotly_version": plotly.__version__,
     })

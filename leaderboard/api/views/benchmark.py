@@ -24,6 +24,7 @@ from leaderboard.api.serializers import (
     TaskSerializer,
 )
 from leaderboard.board import public_rows
+from leaderboard.board_cache import cached
 from leaderboard.models import ReferenceVersion, Task
 from leaderboard.ranking import LeaderboardRow, in_track
 from leaderboard.testdata import open_inputs
@@ -129,9 +130,18 @@ class LeaderboardViewSet(viewsets.GenericViewSet):
     def list(self, request):
         query = LeaderboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        rows = leaderboard_rows(**query.validated_data)
-        if request.accepted_renderer.format == "csv":
-            return Response([csv_row(row) for row in rows], headers={
+        csv = request.accepted_renderer.format == "csv"
+        # Every row, serialised once per board version and query (leaderboard.board_cache);
+        # a page of them is cut per request.
+        rows = cached(request, f"api-leaderboard:{'csv' if csv else 'json'}",
+                      lambda: self.serialized_rows(query.validated_data, csv))
+        if csv:
+            return Response(rows, headers={
                 "Content-Disposition": 'attachment; filename="elue-leaderboard.csv"'})
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.get_paginated_response(self.paginate_queryset(rows))
+
+    def serialized_rows(self, filters: dict, csv: bool) -> list[dict]:
+        rows = leaderboard_rows(**filters)
+        if csv:
+            return [csv_row(row) for row in rows]
+        return [dict(row) for row in self.get_serializer(rows, many=True).data]

@@ -1,0 +1,65 @@
+"""API throttles that cost one cache operation per request, whatever the rate.
+
+DRF's throttles keep the time of every request in the window as a list in the cache, read
+and written whole on each request: at a few hundred requests per second from one address,
+tens of thousands of entries per request, enough to make the throttle the slowest part of a
+cached read. These count requests per fixed window instead (one atomic increment in the
+shared cache), with DRF's rates, scopes and ``Retry-After``. A client may send up to twice
+its rate across the end of a window; the limits are about abuse, not exact accounting.
+
+If the cache does not answer, requests are let through (and the failure logged): the
+throttle protects the server, it must not take the API down with the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rest_framework import throttling
+
+logger = logging.getLogger(__name__)
+
+
+class FixedWindowRateMixin:
+    """``allow_request`` and ``wait`` of ``SimpleRateThrottle`` over a counter per window; a
+    window starts with a client's first request and lasts the rate's period."""
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        try:
+            return self._count() <= self.num_requests
+        except Exception:  # the cache is down: let the request through
+            logger.warning("throttle cache unavailable; not throttling", exc_info=True)
+            return True
+
+    def _count(self) -> int:
+        """This request's number in the client's current window."""
+        if self.cache.add(self.key, 1, self.duration):
+            self.cache.set(f"{self.key}:start", self.now, self.duration)
+            return 1
+        try:
+            return self.cache.incr(self.key)
+        except ValueError:  # the window ended between add and incr: this one starts a new one
+            self.cache.add(self.key, 1, self.duration)
+            return 1
+
+    def wait(self) -> float:
+        """Seconds until the client's window ends."""
+        try:
+            started = self.cache.get(f"{self.key}:start", self.now)
+        except Exception:
+            started = self.now
+        return max(started + self.duration - self.now, 1.0)
+
+
+class AnonRateThrottle(FixedWindowRateMixin, throttling.AnonRateThrottle):
+    """Anonymous clients, per address: ``ELUE_API_ANON_RATE``."""
+
+
+class UserRateThrottle(FixedWindowRateMixin, throttling.UserRateThrottle):
+    """Authenticated users, per user: ``ELUE_API_USER_RATE``."""
