@@ -74,7 +74,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'elue.sqlite3'}"),
+        # Seconds a connection is kept for the next request (0: one per request). Kept ones
+        # are checked before reuse, so a database restart costs no failed request.
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -108,15 +111,19 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ELUE <noreply@localhost>")
 
 # --- REST API (leaderboard.api, docs/api.md) ---
-# Throttle counters live in the default cache: per process with the local-memory cache.
-# The cache holds the API's throttle counters. Per process by default; with several web
-# processes (gunicorn) set ELUE_CACHE_URL=redis://host:6379/1 so that the limits are shared.
+# The cache holds the API's throttle counters and the cached pages. Per process by default;
+# with several web processes (gunicorn) set ELUE_CACHE_URL=redis://host:6379/1 so that the
+# limits and the pages are shared.
 ELUE_CACHE_URL = env_str("ELUE_CACHE_URL", "")
 CACHES = {"default": (
     {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ELUE_CACHE_URL,
      "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
     if ELUE_CACHE_URL else
     {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
+
+# The leaderboard page, task pages and leaderboard API are served from this cache, keyed by
+# the board version (leaderboard/board_cache.py). Off only to measure the difference.
+ELUE_CACHE_PAGES = env_bool("ELUE_CACHE_PAGES", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

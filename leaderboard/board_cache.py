@@ -18,7 +18,7 @@ What is cached is what is the same for everyone:
   since the navigation shows their name and a logout form with their CSRF token.
 
 The cache is an optimisation only: if it fails (Redis down), pages are computed as without
-it, and the failure is logged.
+it, and the failure is logged. ``ELUE_CACHE_PAGES=false`` turns it off (to measure it).
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ def _set(key: str, value) -> None:
 
 def cached(request: HttpRequest, name: str, compute: Callable[[], T]) -> T:
     """``compute()``'s value, from the cache when this version already has it."""
+    if not settings.ELUE_CACHE_PAGES:
+        return compute()
     key = cache_key(request, name)
     value = _get(key)
     if value is None:
@@ -103,7 +105,7 @@ def shared_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
 
     @functools.wraps(view)
     def serve(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not is_anonymous_visitor(request):
+        if not settings.ELUE_CACHE_PAGES or not is_anonymous_visitor(request):
             response = view(request, *args, **kwargs)
         else:
             key = cache_key(request, f"page:{view.__module__}.{view.__name__}", path=True)

@@ -127,3 +127,12 @@ def test_a_failing_cache_only_costs_speed(client, probe, monkeypatch):
     monkeypatch.setattr(cache, "get", down)
     monkeypatch.setattr(cache, "set", down)
     assert b"Probe" in fetch(client, "/") and b"Probe" in fetch(client, "/api/v1/leaderboard/")
+
+
+def test_it_can_be_turned_off_to_measure_it(client, probe, settings,
+                                           django_assert_max_num_queries):
+    settings.ELUE_CACHE_PAGES = False
+    fetch(client, "/")
+    with pytest.raises(pytest.fail.Exception):
+        with django_assert_max_num_queries(1):
+            fetch(client, "/")
