@@ -11,8 +11,9 @@ and computes again. Old keys are never read again and expire (``KEEP_SECONDS``).
 What is cached is what is the same for everyone:
 
 - ``cached(request, name, compute)``: a value (rows, a rendered table, chart data) under
-  the version, ``name`` and the request's whole query string (sorting, tracks, filters:
-  every parameter, also ones added later, makes its own key);
+  the version, ``name`` and the request's whole query string (sorting, tracks, filters,
+  pages: every parameter, also ones added later, makes its own key);
+- ``cached_response``: likewise a whole rendered response (the API's JSON and CSV);
 - ``shared_page``: for a visitor with no session (no cookie: not logged in, no pending
   message), the whole page. Anyone else gets the page rendered around the cached parts,
   since the navigation shows their name and a logout form with their CSRF token.
@@ -85,6 +86,26 @@ def cached(request: HttpRequest, name: str, compute: Callable[[], T]) -> T:
         value = compute()
         _set(key, value)
     return value
+
+
+def cached_response(request: HttpRequest, name: str,
+                    compute: Callable[[], HttpResponse]) -> HttpResponse:
+    """A rendered response that is the same for every client (the API's public rows), from
+    the cache when this version already has it for this query string; only a 200 is kept."""
+    if not settings.ELUE_CACHE_PAGES:
+        return compute()
+    key = cache_key(request, name)
+    hit = _get(key)
+    if hit is not None:
+        content, headers = hit
+        response = HttpResponse(content)
+        for header, value in headers:
+            response[header] = value
+        return response
+    response = compute()
+    if response.status_code == 200 and not response.cookies:
+        _set(key, (response.content, list(response.items())))
+    return response
 
 
 def is_anonymous_visitor(request: HttpRequest) -> bool:

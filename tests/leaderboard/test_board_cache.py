@@ -133,6 +133,5 @@ def test_it_can_be_turned_off_to_measure_it(client, probe, settings,
                                            django_assert_max_num_queries):
     settings.ELUE_CACHE_PAGES = False
     fetch(client, "/")
-    with pytest.raises(pytest.fail.Exception):
-        with django_assert_max_num_queries(1):
-            fetch(client, "/")
+    with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(1):
+        fetch(client, "/")

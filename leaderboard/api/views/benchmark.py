@@ -24,7 +24,7 @@ from leaderboard.api.serializers import (
     TaskSerializer,
 )
 from leaderboard.board import public_rows
-from leaderboard.board_cache import cached
+from leaderboard.board_cache import cached_response
 from leaderboard.models import ReferenceVersion, Task
 from leaderboard.ranking import LeaderboardRow, in_track
 from leaderboard.testdata import open_inputs
@@ -130,18 +130,24 @@ class LeaderboardViewSet(viewsets.GenericViewSet):
     def list(self, request):
         query = LeaderboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        csv = request.accepted_renderer.format == "csv"
-        # Every row, serialised once per board version and query (leaderboard.board_cache);
-        # a page of them is cut per request.
-        rows = cached(request, f"api-leaderboard:{'csv' if csv else 'json'}",
-                      lambda: self.serialized_rows(query.validated_data, csv))
-        if csv:
-            return Response(rows, headers={
-                "Content-Disposition": 'attachment; filename="elue-leaderboard.csv"'})
-        return self.get_paginated_response(self.paginate_queryset(rows))
+        kind = request.accepted_renderer.format
+        if kind not in ("json", "csv"):  # the browsable API shows who is logged in
+            return self.rows_response(query.validated_data, kind)
+        # The same bytes for everyone, once per board version, query string and host (the
+        # pagination links name it): leaderboard.board_cache.
+        return cached_response(request, f"api-leaderboard:{kind}:{request.get_host()}",
+                               lambda: self.rows_response(query.validated_data, kind,
+                                                          render=True))
 
-    def serialized_rows(self, filters: dict, csv: bool) -> list[dict]:
+    def rows_response(self, filters: dict, kind: str, render: bool = False) -> Response:
         rows = leaderboard_rows(**filters)
-        if csv:
-            return [csv_row(row) for row in rows]
-        return [dict(row) for row in self.get_serializer(rows, many=True).data]
+        if kind == "csv":
+            response = Response([csv_row(row) for row in rows], headers={
+                "Content-Disposition": 'attachment; filename="elue-leaderboard.csv"'})
+        else:
+            page = self.paginate_queryset(rows)
+            response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if render:
+            response = self.finalize_response(self.request, response)
+            response.render()
+        return response
