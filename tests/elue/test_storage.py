@@ -95,3 +95,23 @@ def test_healthz_reports_the_local_folders(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
     assert client.get("/healthz").json()["checks"]["store"]["status"] == "ok"
     assert (tmp_path / "uploads").is_dir()
+
+
+def test_the_bucket_is_created_once_by_a_command(settings, s3_server):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    url = s3_server.url.rsplit("/", 1)[0] + "/fresh-bucket"
+    settings.STORAGES = {**settings.STORAGES,
+                         "default": storage_settings(url, "uploads", "elue.storage.LocalStore"),
+                         "elue_data": storage_settings(url, "data",
+                                                       "elue.storage.HiddenDataStorage")}
+    out = StringIO()
+    call_command("elue_create_buckets", stdout=out)
+    assert "uploads: created bucket fresh-bucket" in out.getvalue()
+    again = StringIO()
+    call_command("elue_create_buckets", stdout=again)
+    assert "created" not in again.getvalue() and again.getvalue().count("ready") == 2
+    names = {b["Name"] for b in s3_server.client().list_buckets()["Buckets"]}
+    assert "fresh-bucket" in names
