@@ -14,18 +14,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
-
-
-class Store(Protocol):
-    """What ELUE asks of a storage besides Django's API."""
-
-    def materialize(self, name: str, scratch: Path) -> Path: ...
-
-    def check(self) -> None: ...
 
 
 class LocalStore(FileSystemStorage):

@@ -116,8 +116,9 @@ def prepare_submission(owner, upload: Path, *, name: str, description: str = "",
         kind = Entry.Kind.MODEL  # kind 4: the platform runs it to produce the predictions
     fields = {"name": name, "description": description, "affiliation": affiliation,
               "paper_url": paper_url, "code_url": code_url, "visibility": visibility}
-    return PreparedSubmission(owner, fields, kind, store_upload(Path(upload)), _summary(bundle),
-                              received, validating)
+    summary = _summary(bundle)
+    return PreparedSubmission(owner, fields, kind, store_upload(Path(upload)), summary, received,
+                              validating)
 
 
 def create_submission(prepared: PreparedSubmission) -> Submission:
