@@ -18,6 +18,8 @@ What is cached is what is the same for everyone:
   message), the whole page. Anyone else gets the page rendered around the cached parts,
   since the navigation shows their name and a logout form with their CSRF token.
 
+Each process also keeps its last few entries in memory (``recent``), saving the transfer of
+a whole page from Redis on every request; they are keyed by the version like the shared ones.
 The cache is an optimisation only: if it fails (Redis down), pages are computed as without
 it, and the failure is logged. ``ELUE_CACHE_PAGES=false`` turns it off (to measure it).
 """
@@ -27,6 +29,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,6 +44,7 @@ from leaderboard.models import BoardVersion
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 KEEP_SECONDS = 600  # a version's entries are read until the next change, then never again
+RECENT_ENTRIES = 32  # per process (``RecentEntries``)
 MESSAGES_COOKIE = "messages"  # django.contrib.messages' cookie storage
 
 
@@ -61,15 +66,52 @@ def cache_key(request: HttpRequest, name: str, *, path: bool = False) -> str:
     return f"elue:board:{board_version(request)}:{name}:{digest}"
 
 
+class RecentEntries:
+    """The last few entries this process read or wrote, in front of the shared cache: a
+    whole page is a few hundred KB, which costs more to fetch from Redis than to serve. As
+    fresh as the shared cache, since every key holds the board version."""
+
+    def __init__(self, size: int):
+        self.size, self.entries, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str):
+        with self.lock:
+            value = self.entries.get(key)
+            if value is not None:
+                self.entries.move_to_end(key)
+            return value
+
+    def put(self, key: str, value) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+recent = RecentEntries(RECENT_ENTRIES)
+
+
 def _get(key: str):
+    value = recent.get(key)
+    if value is not None:
+        return value
     try:
-        return cache.get(key)
+        value = cache.get(key)
     except Exception:  # an unreachable cache server: serve without it
         logger.warning("cache unavailable; computing %s", key, exc_info=True)
         return None
+    if value is not None:
+        recent.put(key, value)
+    return value
 
 
 def _set(key: str, value) -> None:
+    recent.put(key, value)
     try:
         cache.set(key, value, KEEP_SECONDS)
     except Exception:

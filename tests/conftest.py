@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from leaderboard.board_cache import recent
+
 pytest_plugins = ["tests.actors", "tests.stack"]
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -27,3 +29,4 @@ def empty_cache():
     numbers in the database, which a test's rollback takes back: a later test would
     otherwise be served an earlier test's page under the same number."""
     cache.clear()
+    recent.clear()

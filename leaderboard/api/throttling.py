@@ -39,14 +39,18 @@ class FixedWindowRateMixin:
 
     def _count(self) -> int:
         """This request's number in the client's current window."""
-        if self.cache.add(self.key, 1, self.duration):
+        try:
+            count = self.cache.incr(self.key)
+        except ValueError:  # no window open: this request starts one
+            if not self.cache.add(self.key, 1, self.duration):
+                return self.cache.incr(self.key)  # another request started it meanwhile
             self.cache.set(f"{self.key}:start", self.now, self.duration)
             return 1
-        try:
-            return self.cache.incr(self.key)
-        except ValueError:  # the window ended between add and incr: this one starts a new one
-            self.cache.add(self.key, 1, self.duration)
-            return 1
+        if count == 1:
+            # The counter expired in the instant between the check and the increment, and
+            # the increment made a new one without an expiry: give it one.
+            self.cache.touch(self.key, self.duration)
+        return count
 
     def wait(self) -> float:
         """Seconds until the client's window ends."""
@@ -62,4 +66,11 @@ class AnonRateThrottle(FixedWindowRateMixin, throttling.AnonRateThrottle):
 
 
 class UserRateThrottle(FixedWindowRateMixin, throttling.UserRateThrottle):
-    """Authenticated users, per user: ``ELUE_API_USER_RATE``."""
+    """Authenticated users, per user: ``ELUE_API_USER_RATE``. Anonymous clients are left to
+    ``AnonRateThrottle`` (DRF's counts them here too, by address: a second counter with the
+    larger rate, which never decides anything)."""
+
+    def get_cache_key(self, request, view) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return super().get_cache_key(request, view)
