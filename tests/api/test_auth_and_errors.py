@@ -146,3 +146,17 @@ def test_a_throttle_keeps_one_counter_not_every_request(anon):
     for _ in range(5):
         assert anon.get("/api/v1/tasks/").status_code == 200
     assert cache.get("throttle_anon_127.0.0.1") == 5
+
+
+def test_a_counter_made_by_the_increment_itself_still_expires(anon, monkeypatch):
+    """The counter can expire between the increment's check and the increment, which then
+    makes one with no expiry: that client would stay throttled forever."""
+    from django.core.cache import cache
+
+    cache.set("throttle_anon_127.0.0.1", 0, None)  # as left by that race
+    touched = []
+    real_touch = cache.touch
+    monkeypatch.setattr(cache, "touch", lambda key, timeout: touched.append(
+        (key, timeout)) or real_touch(key, timeout))
+    assert anon.get("/api/v1/tasks/").status_code == 200
+    assert touched == [("throttle_anon_127.0.0.1", 60)]
