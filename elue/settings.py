@@ -116,7 +116,7 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ELUE <noreply@localho
 # limits and the pages are shared.
 ELUE_CACHE_URL = env_str("ELUE_CACHE_URL", "")
 CACHES = {"default": (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ELUE_CACHE_URL,
+    {"BACKEND": "elue.cache.RedisCache", "LOCATION": ELUE_CACHE_URL,
      "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
     if ELUE_CACHE_URL else
     {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
