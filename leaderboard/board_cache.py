@@ -158,9 +158,11 @@ def is_anonymous_visitor(request: HttpRequest) -> bool:
 
 
 def _shareable(request: HttpRequest, response: HttpResponse) -> bool:
-    """A plain 200 page that sets no cookie and embeds no CSRF token."""
+    """A plain 200 page that sets no cookie, starts no session and embeds no CSRF token."""
+    session = getattr(request, "session", None)
     return (response.status_code == 200 and not response.streaming and not response.cookies
-            and "CSRF_COOKIE_NEEDS_UPDATE" not in request.META)
+            and "CSRF_COOKIE_NEEDS_UPDATE" not in request.META
+            and not (session is not None and session.modified))
 
 
 def shared_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -135,3 +135,34 @@ def test_it_can_be_turned_off_to_measure_it(client, probe, settings,
     fetch(client, "/")
     with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(1):
         fetch(client, "/")
+
+
+@pytest.mark.parametrize("personal", ["csrf token", "session", "cookie"])
+def test_a_page_with_anything_personal_is_never_shared(rf, personal):
+    """A page that embeds a CSRF token, starts a session or sets a cookie differs per
+    visitor even without a session: it is rendered each time."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+
+    from leaderboard.board_cache import shared_page
+
+    calls = []
+
+    @shared_page
+    def view(request):
+        calls.append(1)
+        response = HttpResponse(f"page {len(calls)}")
+        if personal == "csrf token":
+            get_token(request)
+        elif personal == "session":
+            request.session["seen"] = True
+        else:
+            response.set_cookie("theme", "dark")
+        return response
+
+    for _ in range(2):
+        request = rf.get("/somewhere/")
+        request.session = SessionStore()
+        view(request)
+    assert len(calls) == 2
