@@ -39,6 +39,12 @@ class FixedWindowRateMixin:
 
     def _count(self) -> int:
         """This request's number in the client's current window."""
+        counter = getattr(self.cache, "incr_within", None)  # elue.cache.RedisCache
+        if counter is not None:
+            count = counter(self.key, self.duration)
+            if count == 1:
+                self.cache.set(f"{self.key}:start", self.now, self.duration)
+            return count
         try:
             count = self.cache.incr(self.key)
         except ValueError:  # no window open: this request starts one
