@@ -37,6 +37,8 @@ proof: install-dev system-deps
 	$(PY) proof/read_load.py
 	$(PY) proof/write_load.py
 	$(PY) proof/write_load.py --faults
+	$(PY) proof/write_load.py --two-machines
+	$(PY) proof/write_load.py --two-machines --kill-worker
 	$(PY) proof/fuzz.py
 
 # Chromium, bubblewrap, docker-compose and wrk from Debian, installed when missing.

@@ -30,6 +30,8 @@ def setup_django(folder: Path) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
     os.environ["ELUE_VAR_DIR"] = str(folder)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elue.settings")
+    # The computation of the page, not a cache hit (proof/read_load.py measures the cache).
+    os.environ.setdefault("ELUE_CACHE_PAGES", "false")
     import django
 
     django.setup()

@@ -25,6 +25,7 @@ case "${1:-web}" in
     # A production deployment that fails Django's deployment checks does not start.
     python manage.py check --deploy --fail-level WARNING
     python manage.py migrate --noinput
+    python manage.py elue_create_buckets
     exec python manage.py elue_seed ;;
   manage)
     shift

@@ -1,5 +1,6 @@
 """``/healthz``: is this web process able to do its job? For load balancers, compose and
-monitoring. 200 when the database and the broker answer, 503 (with which one failed) when not.
+monitoring. 200 when the database, the broker and the file store (uploads and hidden test
+data: local folders or the S3 bucket) answer, 503 (with which one failed) when not.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from elue.celery import app
+from elue.storage import check_stores
 
 BROKER_TIMEOUT = 2.0  # seconds: a health probe must answer quickly even when Redis is gone
 
@@ -35,7 +37,8 @@ def check_broker() -> None:
                 handle.write("ok")
 
 
-CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "broker": check_broker}
+CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "broker": check_broker,
+                                         "store": check_stores}
 
 
 def run_check(check: Callable[[], None]) -> dict:

@@ -14,6 +14,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from elue.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from elue.storage_url import storage_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("ELUE_VAR_DIR", BASE_DIR / "var")
@@ -77,7 +78,10 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'elue.sqlite3'}"),
+        # Seconds a connection is kept for the next request (0: one per request). Kept ones
+        # are checked before reuse, so a database restart costs no failed request.
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -133,15 +137,19 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ELUE <noreply@localhost>")
 
 # --- REST API (leaderboard.api, docs/api.md) ---
-# Throttle counters live in the default cache: per process with the local-memory cache.
-# The cache holds the API's throttle counters. Per process by default; with several web
-# processes (gunicorn) set ELUE_CACHE_URL=redis://host:6379/1 so that the limits are shared.
+# The cache holds the API's throttle counters and the cached pages. Per process by default;
+# with several web processes (gunicorn) set ELUE_CACHE_URL=redis://host:6379/1 so that the
+# limits and the pages are shared.
 ELUE_CACHE_URL = env_str("ELUE_CACHE_URL", "")
 CACHES = {"default": (
-    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": ELUE_CACHE_URL,
+    {"BACKEND": "elue.cache.RedisCache", "LOCATION": ELUE_CACHE_URL,
      "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2}}
     if ELUE_CACHE_URL else
     {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
+
+# The leaderboard page, task pages and leaderboard API are served from this cache, keyed by
+# the board version (leaderboard/board_cache.py). Off only to measure the difference.
+ELUE_CACHE_PAGES = env_bool("ELUE_CACHE_PAGES", True)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -152,8 +160,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "leaderboard.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "leaderboard.api.throttling.AnonRateThrottle",
+        "leaderboard.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("ELUE_API_ANON_RATE", "120/minute"),
@@ -189,13 +197,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Where uploads and the hidden test data live: local folders (the default, below) or an
+# S3-compatible store shared by every web and worker machine; the hidden data may have its own
+# bucket (and narrower credentials) with ELUE_DATA_STORAGE_URL.
+ELUE_STORAGE_URL = env_str("ELUE_STORAGE_URL", "")
+ELUE_DATA_STORAGE_URL = env_str("ELUE_DATA_STORAGE_URL", ELUE_STORAGE_URL)
+
 STATIC_URL = "static/"
 STATIC_ROOT = env_path("ELUE_STATIC_ROOT", VAR_DIR / "static")
 # WhiteNoise serves static files from the web process. Outside development, hashed and
 # compressed files from `collectstatic` (forever-cacheable names); in development and tests,
 # the app folders directly, with no collectstatic step.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploads and the hidden test data (elue/storage.py): folders under var/ unless
+    # ELUE_STORAGE_URL names an S3-compatible store (elue/storage_url.py). Never served.
+    "default": storage_settings(ELUE_STORAGE_URL, "uploads", "elue.storage.LocalStore"),
+    "elue_data": storage_settings(ELUE_DATA_STORAGE_URL, "data", "elue.storage.HiddenDataStorage"),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
                     if env_bool("ELUE_STATIC_MANIFEST", not DEBUG)
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -223,7 +240,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Uploads and the hidden test data live under var/, never under a publicly served path.
+# Without ELUE_STORAGE_URL, uploads and the hidden test data live under var/, never under a
+# publicly served path.
 MEDIA_ROOT = env_path("ELUE_UPLOAD_DIR", VAR_DIR / "uploads")
 ELUE_DATA_ROOT = env_path("ELUE_DATA_ROOT", VAR_DIR / "data")
 
@@ -287,6 +305,8 @@ ELUE_MIN_POINT_DIFFERENCE_EXAMPLES = env_int("ELUE_MIN_POINT_DIFFERENCE_EXAMPLES
 ELUE_HEARTBEAT_SECONDS = env_int("ELUE_HEARTBEAT_SECONDS", 5)
 ELUE_STALE_AFTER = env_int("ELUE_STALE_AFTER", 30)  # a running attempt silent this long is lost
 ELUE_REQUEUE_AFTER = env_int("ELUE_REQUEUE_AFTER", 120)  # queued this long: enqueue again
+# ... and after each re-send twice as long, up to this (leaderboard/reaper.py).
+ELUE_REQUEUE_MAX_AFTER = env_int("ELUE_REQUEUE_MAX_AFTER", 3600)
 ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before giving up
 # An API request that died holding an Idempotency-Key (e.g. the database went away) frees
 # the key after this many seconds; longer than any request may run (gunicorn's timeout).

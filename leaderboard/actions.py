@@ -8,13 +8,16 @@ here (views turn ``ActionRefused`` into a message or a 409).
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from django.db import transaction
 from django.utils import timezone
 
 from leaderboard.models import Entry, Submission
 from leaderboard.notices import send_review_notice
 from leaderboard.submissions import submit_bundle
-from leaderboard.uploads import upload_root
+from leaderboard.uploads import discard_upload, fetch_upload
 
 Status = Submission.Status
 
@@ -81,7 +84,7 @@ def delete_submission(submission: Submission) -> None:
         Submission.objects.filter(pk=submission.pk).update(deleted_at=timezone.now(),
                                                            entry=None)
     if submission.bundle:
-        (upload_root() / submission.bundle).unlink(missing_ok=True)
+        discard_upload(submission.bundle)
 
 
 def delete_entry(entry: Entry) -> None:
@@ -101,10 +104,13 @@ def resubmit(submission: Submission) -> Submission:
     if not submission.is_final:
         raise ActionRefused(f"submission {submission.pk} is still {submission.status}; "
                             "cancel it or wait for it to finish before resubmitting")
-    stored = upload_root() / submission.bundle
-    if not stored.is_file():
-        raise ActionRefused(f"the files of submission {submission.pk} are no longer stored")
-    return submit_bundle(
-        submission.owner, stored, name=submission.name, description=submission.description,
-        affiliation=submission.affiliation, paper_url=submission.paper_url,
-        code_url=submission.code_url, visibility=submission.visibility)
+    with tempfile.TemporaryDirectory(prefix="elue-resubmit-") as scratch:
+        try:
+            stored = fetch_upload(submission.bundle, Path(scratch))
+        except FileNotFoundError:
+            raise ActionRefused(f"the files of submission {submission.pk} are no longer "
+                                "stored") from None
+        return submit_bundle(
+            submission.owner, stored, name=submission.name, description=submission.description,
+            affiliation=submission.affiliation, paper_url=submission.paper_url,
+            code_url=submission.code_url, visibility=submission.visibility)

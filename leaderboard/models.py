@@ -395,6 +395,9 @@ class Submission(models.Model):
                                          "the submitter; does not count against the quota.")
     attempts = models.PositiveIntegerField(default=0)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    requeues = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the reaper sent it again since it was last queued; each "
+        "wait before the next one doubles (leaderboard.reaper).")
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -480,6 +483,17 @@ class Account(models.Model):
     def __str__(self) -> str:
         state = f"confirmed {self.confirmed_email}" if self.email_confirmed_at else "unconfirmed"
         return f"{self.user} ({state})"
+class BoardVersion(models.Model):
+    """One row whose ``number`` grows with every change to what the public pages show:
+    entries, their points and scores, the reference curve, tasks and test data. Database
+    triggers bump it (migration ``0011_board_version``) in the transaction of the change,
+    whatever made it (the ORM, a bulk update, a cascade, the admin); cached pages are keyed
+    by it (``leaderboard.board_cache``)."""
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"board version {self.number}"
 
 
 class SubmissionEvent(models.Model):

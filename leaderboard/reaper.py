@@ -1,7 +1,9 @@
 """The periodic reaper: nothing submitted is left behind.
 
 - queued longer than ``ELUE_REQUEUE_AFTER`` (a lost message, or a broker that was down at
-  submit time): enqueued again;
+  submit time): enqueued again, then after twice as long, four times, ... up to
+  ``ELUE_REQUEUE_MAX_AFTER`` (``requeue_delay``, counted per submission in ``requeues``): a
+  message still waiting behind a backlog is re-sent a few times, not every reap;
 - running with a heartbeat older than ``ELUE_STALE_AFTER`` (its worker died): queued again,
   or failed once ``ELUE_MAX_ATTEMPTS`` attempts were lost;
 - running past the hard time limit: failed with a reason.
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from leaderboard.models import Submission
@@ -26,6 +28,7 @@ Status = Submission.Status
 # Sends a submission's evaluation to the broker (``leaderboard.tasks.enqueue_evaluation``);
 # passed in, because the tasks module runs the reaper.
 Enqueue = Callable[[int], object]
+MAX_DOUBLINGS = 16  # far beyond any sensible ELUE_REQUEUE_MAX_AFTER
 
 
 @dataclass
@@ -39,16 +42,37 @@ def _seconds_ago(now: datetime, seconds: int) -> datetime:
     return now - timedelta(seconds=seconds)
 
 
+def requeue_delay(requeues: int) -> timedelta:
+    """How long a queued submission waits for a worker before the reaper sends it again,
+    after ``requeues`` re-sends: ``ELUE_REQUEUE_AFTER``, doubling each time up to
+    ``ELUE_REQUEUE_MAX_AFTER``. A message that is merely waiting behind a long backlog is
+    not lost: re-sending it every time would grow the backlog with no-op duplicates."""
+    seconds = settings.ELUE_REQUEUE_AFTER * 2 ** min(requeues, MAX_DOUBLINGS)
+    return timedelta(seconds=min(seconds, max(settings.ELUE_REQUEUE_MAX_AFTER,
+                                              settings.ELUE_REQUEUE_AFTER)))
+
+
+def overdue_queued(now: datetime) -> Q:
+    """Queued submissions whose own wait (``requeue_delay`` of their ``requeues``) is over,
+    as one filter: a term per number of re-sends, the last one for every larger number."""
+    cap = next(n for n in range(MAX_DOUBLINGS + 1)
+               if n == MAX_DOUBLINGS or requeue_delay(n) == requeue_delay(n + 1))
+    overdue = Q(enqueued_at=None) | Q(requeues__gte=cap, enqueued_at__lt=now - requeue_delay(cap))
+    for n in range(cap):
+        overdue |= Q(requeues=n, enqueued_at__lt=now - requeue_delay(n))
+    return overdue
+
+
 def requeue_waiting(now: datetime, enqueue: Enqueue) -> int:
-    """Enqueue again every submission queued for too long."""
-    waiting = Submission.objects.filter(status=Status.QUEUED).filter(
-        Q(enqueued_at__lt=_seconds_ago(now, settings.ELUE_REQUEUE_AFTER)) |
-        Q(enqueued_at=None))
+    """Enqueue again every submission queued for longer than its own wait."""
+    waiting = Submission.objects.filter(overdue_queued(now), status=Status.QUEUED)
     count = 0
     for submission in waiting:
         # Conditional, so two reapers racing enqueue it once.
-        if Submission.objects.filter(pk=submission.pk, status=Status.QUEUED,
-                                     enqueued_at=submission.enqueued_at).update(enqueued_at=now):
+        if Submission.objects.filter(
+                pk=submission.pk, status=Status.QUEUED, enqueued_at=submission.enqueued_at,
+                requeues=submission.requeues).update(enqueued_at=now,
+                                                     requeues=F("requeues") + 1):
             transaction.on_commit(lambda pk=submission.pk: enqueue(pk))
             count += 1
     return count
@@ -77,7 +101,7 @@ def restart_lost(now: datetime, enqueue: Enqueue) -> tuple[int, int]:
             reason = (f"the worker evaluating it was lost {submission.attempts} times; this "
                       "does not count against your daily quota")
             failed += fail_submission(same_attempt, reason, platform_fault=True)
-        elif same_attempt.update(status=Status.QUEUED, enqueued_at=now):
+        elif same_attempt.update(status=Status.QUEUED, enqueued_at=now, requeues=0):
             submission.record_event(Status.QUEUED, "worker lost; queued again")
             transaction.on_commit(lambda pk=submission.pk: enqueue(pk))
             restarted += 1

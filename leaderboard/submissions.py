@@ -1,11 +1,13 @@
 """Receiving submissions: cheap checks at once, storage, quota, enqueueing.
 
-Only an account with a confirmed e-mail address submits (``leaderboard.accounts``). The quota
-counts submissions and scored points (``leaderboard.probing``). It is counted, points
-near-identical to the account's earlier ones are refused, and the submission inserted, in one
-transaction holding the owner's lock (``leaderboard.locks.owner_lock``), after the cheap
-checks: uploads sent at the same moment are counted one at a time, so none gets past a limit
-another one just reached.
+Only an account with a confirmed e-mail address submits (``leaderboard.accounts``). Two steps,
+so that the slow one never holds a database transaction: ``prepare_submission`` (an early
+quota check, the file checks, storing the upload) and ``create_submission`` (one short
+transaction holding the owner's lock, ``leaderboard.locks.owner_lock``: the quota of
+submissions and scored points, ``leaderboard.probing``, is counted again and decides, points
+near-identical to the account's earlier ones are refused, and the rows are inserted). Uploads
+sent at the same moment are counted one at a time, so none gets past a limit another one just
+reached. ``submit_bundle`` does both.
 
 Heavy work (token lengths, FLOPs, metrics, scores) runs in a worker
 (``leaderboard.tasks.evaluate_submission``); ``leaderboard.pipeline`` holds what the worker
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from evaluator.bundle.load import Bundle, load_bundle
-from evaluator.bundle.point_rules import record_of
+from evaluator.bundle.point_rules import PredictionRecord, record_of
 from evaluator.errors import Problem, SubmissionInvalid
 from leaderboard.accounts import require_confirmed
 from leaderboard.locks import owner_lock
@@ -37,7 +40,7 @@ from leaderboard.probing import (
     store_records,
 )
 from leaderboard.tasks import enqueue_evaluation
-from leaderboard.uploads import archive_limits, store_upload, upload_root
+from leaderboard.uploads import archive_limits, discard_upload, store_upload
 
 logger = logging.getLogger(__name__)
 Status = Submission.Status
@@ -109,10 +112,31 @@ def validate_upload(upload: Path) -> Bundle:
         return bundle
 
 
-def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
-                  affiliation: str = "", paper_url: str = "", code_url: str = "",
-                  visibility: str = Entry.Visibility.PUBLIC) -> Submission:
-    """Check an upload and queue it for evaluation.
+@dataclass
+class PreparedSubmission:
+    """An upload that passed the cheap checks and is stored, waiting to become a
+    ``Submission`` in one short transaction (``create_submission``)."""
+
+    owner: object
+    fields: dict
+    kind: str
+    stored: str  # its name in the upload store
+    summary: str
+    received: datetime
+    validating: datetime
+    points_by_task: dict[str, int]
+    records: list[PredictionRecord]  # the files' points, to compare with the owner's earlier
+
+    def discard(self) -> None:
+        """Remove the stored upload: its submission was not created."""
+        discard_upload(self.stored)
+
+
+def prepare_submission(owner, upload: Path, *, name: str, description: str = "",
+                       affiliation: str = "", paper_url: str = "", code_url: str = "",
+                       visibility: str = Entry.Visibility.PUBLIC) -> PreparedSubmission:
+    """Check an upload and store it, outside any database transaction: the checks take up to
+    seconds, and on SQLite a transaction would hold the write lock for everyone meanwhile.
 
     Raises ``EmailNotConfirmed``, ``QuotaExceeded`` or ``SubmissionInvalid`` (every
     problem), storing nothing. The cheap checks run before the owner's lock is taken, so a
@@ -126,30 +150,46 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
     kind = Entry.Kind.VERIFIED if bundle.model is not None else Entry.Kind.DECLARED
     if bundle.runs_model:
         kind = Entry.Kind.MODEL  # kind 4: the platform runs it to produce the predictions
+    fields = {"name": name, "description": description, "affiliation": affiliation,
+              "paper_url": paper_url, "code_url": code_url, "visibility": visibility}
     # A model the platform runs has no predictions yet: the worker checks and records them.
     records = [record_of(p) for p in bundle.points]
-    stored = store_upload(Path(upload))
-    try:
-        with owner_lock(owner):
-            now = timezone.now()
-            check_quota(owner, now, bundle.points_per_task)  # under the lock: this decides
-            problems = earlier_problems(owner, records, now)
-            if problems:
-                raise SubmissionInvalid(problems)
-            submission = Submission.objects.create(
-                owner=owner, name=name, description=description, affiliation=affiliation,
-                paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,
-                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now(),
-                points_by_task=bundle.points_per_task)
-            store_records(submission, records, submission.created_at)
-            submission.record_event(Status.RECEIVED, "upload received", received)
-            submission.record_event(Status.VALIDATING, "checking files", validating)
-            submission.record_event(Status.QUEUED, _summary(bundle))
-            transaction.on_commit(lambda: enqueue_evaluation(submission.pk))
-    except BaseException:
-        (upload_root() / stored).unlink(missing_ok=True)
-        raise
+    return PreparedSubmission(owner, fields, kind, store_upload(Path(upload)), _summary(bundle),
+                              received, validating, bundle.points_per_task, records)
+
+
+def create_submission(prepared: PreparedSubmission) -> Submission:
+    """The short write, under the owner's lock: the quota decides, the points are compared
+    with the owner's earlier ones, then the submission, its point records, its log, and its
+    message to the workers once the transaction commits. Raises ``QuotaExceeded`` or
+    ``SubmissionInvalid``; the caller discards the upload if this raises."""
+    with owner_lock(prepared.owner):
+        now = timezone.now()
+        check_quota(prepared.owner, now, prepared.points_by_task)  # under the lock: decides
+        problems = earlier_problems(prepared.owner, prepared.records, now)
+        if problems:
+            raise SubmissionInvalid(problems)
+        submission = Submission.objects.create(
+            owner=prepared.owner, kind=prepared.kind, bundle=prepared.stored,
+            status=Status.QUEUED, enqueued_at=timezone.now(),
+            points_by_task=prepared.points_by_task, **prepared.fields)
+        store_records(submission, prepared.records, submission.created_at)
+        submission.record_event(Status.RECEIVED, "upload received", prepared.received)
+        submission.record_event(Status.VALIDATING, "checking files", prepared.validating)
+        submission.record_event(Status.QUEUED, prepared.summary)
+        transaction.on_commit(lambda: enqueue_evaluation(submission.pk))
     return submission
+
+
+def submit_bundle(owner, upload: Path, **metadata) -> Submission:
+    """Check an upload and queue it for evaluation (``prepare_submission`` takes the
+    metadata). Raises ``QuotaExceeded`` or ``SubmissionInvalid``, storing nothing."""
+    prepared = prepare_submission(owner, upload, **metadata)
+    try:
+        return create_submission(prepared)
+    except BaseException:
+        prepared.discard()
+        raise
 
 
 def _summary(bundle: Bundle) -> str:

@@ -26,7 +26,8 @@ from leaderboard.models import ReferenceVersion, Submission
 from leaderboard.probing import point_rules, record_model_points
 from leaderboard.reaper import reap
 from leaderboard.scoring import reference_curves_by_slug, rescore_all
-from leaderboard.uploads import archive_limits, upload_root
+from leaderboard.testdata import fetch_test_data
+from leaderboard.uploads import archive_limits, fetch_upload
 
 if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
     from evaluator.bundle.point_rules import PredictionRecord
@@ -38,9 +39,10 @@ logger = logging.getLogger(__name__)
 def run_evaluation(claim: pipeline.Claim, submission: Submission,
                    reference: ReferenceVersion | None
                    ) -> tuple[Report, list[PredictionRecord]]:
-    """Unpack the stored bundle in a scratch directory and evaluate it, scoring against the
-    curves of ``reference``. Returns the report and, for a model the platform ran, the
-    records of the points it produced (files' points were recorded at upload)."""
+    """Unpack the stored bundle in a scratch directory and evaluate it on the stored test
+    data, scoring against the curves of ``reference``. Returns the report and, for a model
+    the platform ran, the records of the points it produced (files' points were recorded at
+    upload)."""
     # The evaluation stack (torch, transformers, fvcore) loads in the worker that runs it,
     # never in the web process that imports this module to enqueue.
     from evaluator.bundle.load import load_bundle
@@ -49,10 +51,14 @@ def run_evaluation(claim: pipeline.Claim, submission: Submission,
 
     rules = point_rules()
     with tempfile.TemporaryDirectory(prefix=f"elue-{submission.pk}-") as scratch:
-        bundle = load_bundle(upload_root() / submission.bundle, Path(scratch) / "bundle",
-                             archive_limits(), rules=rules)
+        # From an object store, the upload and the test data it needs are downloaded here
+        # (and removed with the folder); from local folders they are read in place. The
+        # labels never reach the sandbox: it sees only the bundle it is given.
+        upload = fetch_upload(submission.bundle, Path(scratch) / "upload")
+        bundle = load_bundle(upload, Path(scratch) / "bundle", archive_limits(), rules=rules)
+        data_dir = fetch_test_data(bundle.tasks, Path(scratch) / "data")
         ran_model = bundle.runs_model
-        report = evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
+        report = evaluate_bundle(bundle, data_dir, require_labels=True,
                                  progress=lambda message: pipeline.progress(claim, message),
                                  curves=reference_curves_by_slug(reference),
                                  options=model_run_options(seed=submission.pk), rules=rules)

@@ -1,22 +1,23 @@
-"""Storing the ELUE test inputs and hidden labels server-side.
+"""Storing the ELUE test inputs and hidden labels server-side, and reading them back.
 
-Files are kept under ``settings.ELUE_DATA_ROOT`` in the ELUE layout, so the evaluator reads
-the server's copy exactly as it reads a submitter's ``--data`` folder. A task's files are
-validated completely before anything is written, and replaced in one rename, so a failed
-import leaves the previous state untouched.
+Files are kept in the hidden-data store (``elue.storage.hidden_data``: ``ELUE_DATA_ROOT``, or
+a private prefix of the object store) in the ELUE layout, so that a worker reads the
+server's copy exactly as the evaluator reads a submitter's ``--data`` folder
+(``fetch_test_data``). Every task's files are validated completely before anything is
+written, so a refused import leaves the previous state untouched; the record of a task's
+files is written in the transaction that stores them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
+from django.core.files import File
 from django.db import transaction
 
+from elue.storage import hidden_data
 from evaluator.benchmark import TaskSpec
 from evaluator.data import INPUTS_FILE, LABELS_FILE, TestSet, load_test_set, task_dir
 from evaluator.errors import DataInvalid
@@ -40,8 +41,30 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def data_root() -> Path:
-    return Path(settings.ELUE_DATA_ROOT)
+def data_name(spec: TaskSpec, filename: str) -> str:
+    """A data file's name in the hidden-data store: the ELUE layout, ``SST-2/test.tsv``."""
+    return f"{spec.folder}/{filename}"
+
+
+def fetch_test_data(specs: list[TaskSpec], scratch: Path) -> Path:
+    """A folder in the ELUE layout holding the stored files of ``specs``, to read them as the
+    evaluator reads a ``--data`` folder: the store's own folder when it is local, else copies
+    downloaded into ``scratch`` (the caller's, removed with it). A file that is not stored is
+    left out, for the evaluator to report as missing server data."""
+    store, root = hidden_data(), scratch
+    for spec in specs:
+        for filename in DATA_FILES:
+            try:
+                root = store.materialize(data_name(spec, filename), scratch).parents[1]
+            except FileNotFoundError:
+                continue
+    return root
+
+
+def open_inputs(spec: TaskSpec) -> File | None:
+    """The task's stored test inputs (``test.tsv``, never the labels), or ``None``."""
+    store, name = hidden_data(), data_name(spec, INPUTS_FILE)
+    return store.open(name, "rb") if store.exists(name) else None
 
 
 def validate_sources(source_dir: Path, specs: list[TaskSpec]) -> dict[str, TestSet]:
@@ -58,30 +81,13 @@ def validate_sources(source_dir: Path, specs: list[TaskSpec]) -> dict[str, TestS
     return loaded
 
 
-def _replace_dir(staged: Path, target: Path) -> None:
-    """Put ``staged`` at ``target``; the old copy is removed only after the new one is in place."""
-    old = target.with_name(target.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    staged.rename(target)
-    if old.exists():
-        shutil.rmtree(old)
-
-
 def store_task_files(source_dir: Path, spec: TaskSpec) -> None:
-    """Copy the task's two files into the data root, atomically per task."""
-    root = data_root()
-    root.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f".{spec.folder}-", dir=root))
-    try:
-        for name in DATA_FILES:
-            shutil.copyfile(task_dir(source_dir, spec) / name, staged / name)
-        _replace_dir(staged, task_dir(root, spec))
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+    """Copy the task's two files into the hidden-data store (a local folder or an object
+    store), replacing the previous ones."""
+    store = hidden_data()
+    for filename in DATA_FILES:
+        with open(task_dir(source_dir, spec) / filename, "rb") as handle:
+            store.save(data_name(spec, filename), File(handle))
 
 
 def import_task(source_dir: Path, spec: TaskSpec, test_set: TestSet) -> ImportOutcome:
@@ -90,12 +96,12 @@ def import_task(source_dir: Path, spec: TaskSpec, test_set: TestSet) -> ImportOu
     hashes = {name: sha256_of(folder / name) for name in DATA_FILES}
     task = Task.objects.get(slug=spec.slug)
     current = TestData.objects.filter(task=task).first()
-    stored = task_dir(data_root(), spec)
+    store = hidden_data()
     unchanged = (
         current is not None
         and (current.inputs_sha256, current.labels_sha256) == (hashes[INPUTS_FILE],
                                                                hashes[LABELS_FILE])
-        and all((stored / name).is_file() for name in DATA_FILES)
+        and all(store.exists(data_name(spec, name)) for name in DATA_FILES)
     )
     if unchanged:
         return ImportOutcome(spec, len(test_set), changed=False)

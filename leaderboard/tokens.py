@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from leaderboard.models import ApiToken
@@ -20,6 +21,8 @@ from leaderboard.models import ApiToken
 TOKEN_PREFIX = "elue"
 EXPIRY_CHOICES: dict[str, int | None] = {"30": 30, "90": 90, "365": 365, "never": None}
 DEFAULT_EXPIRY = "90"
+# How fresh a token's "last used" time is (shown on the tokens page).
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class TokenInvalid(Exception):
@@ -60,8 +63,18 @@ def authenticate_token(plaintext: str) -> ApiToken:
                            f"{token.expires_at:%Y-%m-%d}; create a new one on the site")
     if not token.user.is_active:
         raise TokenInvalid("the account this token belongs to is disabled")
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    record_use(token, now)
     return token
+
+
+def record_use(token: ApiToken, now) -> None:
+    """Set ``last_used_at``, at most once per ``LAST_USED_EVERY``: a write per API call would
+    queue every call behind any other writer (on SQLite, the one write lock)."""
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
+        return
+    ApiToken.objects.filter(pk=token.pk).filter(
+        Q(last_used_at=None) | Q(last_used_at__lt=now - LAST_USED_EVERY)).update(last_used_at=now)
+    token.last_used_at = now
 
 
 def revoke_token(user, token_id: int) -> bool:

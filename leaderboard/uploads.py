@@ -1,17 +1,20 @@
 """Uploaded files and where they are kept: plain, safe, distinct names, written to disk in
 chunks (shared by the site's submit form and the API); the archive limits from the settings;
-the upload directory and storing a bundle in it (the worker reads it back from there)."""
+storing a bundle in the upload store and reading it back (the worker, a resubmission)."""
 
 from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 
+from elue.storage import uploads
 from evaluator.bundle.archive import ArchiveLimits
 from evaluator.errors import Problem
 
@@ -59,18 +62,25 @@ def archive_limits() -> ArchiveLimits:
     )
 
 
-def upload_root() -> Path:
-    return Path(settings.MEDIA_ROOT)
-
-
 def store_upload(upload: Path) -> str:
-    """Copy the upload (a zip, or a folder zipped here) into the upload directory; returns
-    its path relative to it."""
-    relative = Path("submissions") / f"{uuid.uuid4().hex}.zip"
-    target = upload_root() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if upload.is_dir():
-        shutil.make_archive(str(target.with_suffix("")), "zip", root_dir=upload)
-    else:
-        shutil.copyfile(upload, target)
-    return relative.as_posix()
+    """Store the upload (a zip, or a folder zipped here) in the upload store
+    (``elue.storage.uploads``: a local folder or an object store); returns its name there."""
+    name = f"submissions/{uuid.uuid4().hex}.zip"
+    with tempfile.TemporaryDirectory(prefix="elue-store-") as scratch:
+        if upload.is_dir():
+            upload = Path(shutil.make_archive(str(Path(scratch) / "bundle"), "zip",
+                                              root_dir=upload))
+        with open(upload, "rb") as handle:
+            return uploads().save(name, File(handle, name=name))
+
+
+def discard_upload(name: str) -> None:
+    """Remove a stored upload (deleted, or its submission was never created)."""
+    uploads().delete(name)
+
+
+def fetch_upload(name: str, scratch: Path) -> Path:
+    """A local path to the stored upload ``name``: the file itself on a local store, else a
+    copy downloaded into ``scratch`` (the caller's, removed with it). ``FileNotFoundError``
+    when it is no longer stored."""
+    return uploads().materialize(name, scratch)

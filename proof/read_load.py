@@ -5,9 +5,11 @@
 
 Starts gunicorn (production settings, PostgreSQL, Redis; proof/servers.py) on loopback,
 seeds ``--entries`` synthetic entries on top of the published ones, then runs ``wrk`` with
-``--clients`` connections for ``--seconds`` against each URL in turn. Prints one line per URL:
-requests per second, p50/p95/p99 latency and every error kind (connect, read, write, timeout,
-and responses other than 2xx/3xx). Exits 1 if any request failed.
+``--clients`` connections for ``--seconds`` against each URL in turn, first with the page
+cache off (gunicorn started with ``ELUE_CACHE_PAGES=false``: every request computes the
+board), then on. Prints one line per mode and URL: requests per second, p50/p95/p99 latency
+and every error kind (connect, read, write, timeout, and responses other than 2xx/3xx).
+Exits 1 if any request failed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from proof.servers import REPO_DIR, Site  # noqa: E402
 
 URLS = ("/", "/api/v1/leaderboard/")
+# Before and after in the same run: the same server, with the page cache off, then on
+# (ELUE_CACHE_PAGES; leaderboard/board_cache.py).
+MODES = {"uncached": "false", "cached": "true"}
 SUMMARY = Path(__file__).with_name("wrk_summary.lua")
 
 
@@ -58,10 +63,13 @@ def main() -> int:
     try:
         site.start(workers=1)
         site.django(f"from proof.synthetic import seed; print(seed({args.entries}))")
-        for path in URLS:
-            run_wrk(site.url + path, args.clients, 3)  # warm the processes up
-            results[path] = run_wrk(site.url + path, args.clients, args.seconds)
-            print(f"{path:24} {line(results[path])}", flush=True)
+        for mode, pages in MODES.items():
+            site.restart_web(ELUE_CACHE_PAGES=pages)
+            for path in URLS:
+                run_wrk(site.url + path, args.clients, 3)  # warm the processes up
+                results[f"{mode} {path}"] = result = run_wrk(site.url + path, args.clients,
+                                                             args.seconds)
+                print(f"{mode:9} {path:24} {line(result)}", flush=True)
     finally:
         site.close()
         shutil.rmtree(root, ignore_errors=True)

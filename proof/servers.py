@@ -1,5 +1,9 @@
 """A production-shaped ELUE on loopback for the proof runs: a private PostgreSQL cluster, a
-private Redis, gunicorn, Celery workers and beat, all started here and all stopped at the end.
+private Redis, optionally a private S3-compatible store (SeaweedFS), gunicorn, Celery workers
+and beat, all started here and all stopped at the end.
+
+With the object store, every worker is a separate "machine": its own ELUE_VAR_DIR, upload
+and data folders and temporary folder, sharing only PostgreSQL, Redis and the store.
 
 Nothing touches the machine's own PostgreSQL or Redis: faults (restarts, kills) hit only the
 private copies.
@@ -23,6 +27,7 @@ sys.path.insert(0, str(REPO_DIR))
 
 from tests.pipeline.harness import (  # noqa: E402
     RedisServer,
+    S3Server,
     Workers,
     base_env,
     free_port,
@@ -125,20 +130,27 @@ def http_ok(url: str) -> bool:
 
 @dataclass
 class Site:
-    """Everything one proof run starts; ``close()`` stops it all (also after a failure)."""
+    """Everything one proof run starts; ``close()`` stops it all (also after a failure).
+    ``object_store``: uploads and test data in a private SeaweedFS, and every worker on a
+    machine of its own (``machine_env``)."""
 
     root: Path
     web_workers: int = 4
+    object_store: bool = False
     postgres: PostgresServer = field(init=False)
     redis: RedisServer = field(init=False)
+    s3: S3Server | None = field(init=False, default=None)
     env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
+    web: Process | None = None
     workers: Workers | None = None
     url: str = ""
 
     def __post_init__(self) -> None:
         self.postgres = PostgresServer(self.root / "postgres")
         self.redis = RedisServer(self.root / "redis")
+        if self.object_store:
+            self.s3 = S3Server(self.root / "s3")
 
     def start(self, workers: int = 2) -> Site:
         # A SIGTERM (a CI time-out, `kill`) unwinds like Ctrl-C, so that ``close()`` in the
@@ -148,6 +160,9 @@ class Site:
         self.postgres.create_database("elue")
         self.redis.start()
         self.env = production_env(self.root, self.postgres.url(), self.redis.url)
+        if self.s3 is not None:
+            self.s3.start()
+            self.env["ELUE_STORAGE_URL"] = self.s3.url
         self.manage("collectstatic", "--noinput", "-v", "0")
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("elue_seed")
@@ -157,19 +172,43 @@ class Site:
             [str(VENV_BIN / "celery"), "-A", "elue", "beat", "--schedule",
              str(self.root / "celerybeat-schedule"), "--loglevel", "INFO"],
             self.env, self.root / "beat.log"))
-        self.workers = Workers(lambda: dict(self.env), self.root / "workers")
+        self.workers = Workers(self.machine_env, self.root / "workers")
         for _ in range(workers):
             self.workers.start()
         return self
 
+    def machine_env(self) -> dict[str, str]:
+        """The next worker's environment: with the object store, a machine of its own (no
+        folder shared with the web server or another worker)."""
+        env = dict(self.env)
+        if self.s3 is not None:
+            machine = self.root / f"machine-{len(self.workers.started) + 1}"
+            (machine / "tmp").mkdir(parents=True, exist_ok=True)
+            env.update(ELUE_VAR_DIR=str(machine / "var"),
+                       ELUE_UPLOAD_DIR=str(machine / "var" / "uploads"),
+                       ELUE_DATA_ROOT=str(machine / "var" / "data"), TMPDIR=str(machine / "tmp"))
+        return env
+
+    def machines(self) -> list[Path]:
+        return sorted(self.root.glob("machine-*"))
+
+    def restart_web(self, **env: str) -> None:
+        """Stop gunicorn and start it again with ``env`` added to its environment."""
+        if self.web is not None:
+            self.web.stop()
+            self.processes.remove(self.web)
+        self.env.update(env)
+        self.start_web()
+
     def start_web(self) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.processes.append(Process(
+        self.web = Process(
             [str(VENV_BIN / "gunicorn"), "elue.wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(self.web_workers), "--timeout", "120", "--access-logfile",
              str(self.root / "access.log"), "--error-logfile", "-"],
-            self.env, self.root / "gunicorn.log"))
+            self.env, self.root / "gunicorn.log")
+        self.processes.append(self.web)
         wait_for(lambda: http_ok(self.url + "/healthz"), 60, 0.2,
                  f"gunicorn at {self.url} (log {self.root / 'gunicorn.log'})")
 
@@ -190,6 +229,8 @@ class Site:
         for process in reversed(self.processes):
             process.stop()
         self.redis.stop()
+        if self.s3 is not None:
+            self.s3.stop()
         self.postgres.stop("immediate")
 
 
@@ -202,6 +243,9 @@ def production_env(root: Path, database_url: str, broker_url: str) -> dict[str, 
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", DJANGO_SECURE_SSL_REDIRECT="false",
         DJANGO_SECURE_COOKIES="false", DJANGO_SECURE_HSTS_SECONDS="0",
         DATABASE_URL=database_url, ELUE_BROKER_URL=broker_url, ELUE_VAR_DIR=root / "var",
+        # The page cache and the throttle counters shared by the gunicorn processes, in
+        # their own Redis database; connections kept between requests (checked before use).
+        ELUE_CACHE_URL=broker_url.rsplit("/", 1)[0] + "/1", DATABASE_CONN_MAX_AGE=60,
         ELUE_STATIC_ROOT=root / "static", ELUE_DAILY_SUBMISSIONS=1_000_000,
         ELUE_DAILY_POINTS=100_000_000, ELUE_MONTHLY_POINTS_PER_TASK=100_000_000,
         ELUE_API_ANON_RATE="1000000/minute", ELUE_API_USER_RATE="1000000/minute",

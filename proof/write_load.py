@@ -3,7 +3,7 @@ server takes them, scored by real workers; afterwards every accepted submission 
 (or failed with a reason), none lost and none duplicated.
 
     .venv/bin/python proof/write_load.py [--submissions 200] [--clients 8] [--workers 2]
-        [--faults] [--out var/proof/write_load.json]
+        [--faults | --kill-worker] [--two-machines] [--out var/proof/write_load.json]
 
 Starts gunicorn, two Celery workers and beat on a private PostgreSQL and Redis
 (proof/servers.py). Each submission is a real five-task declared-cost bundle built from
@@ -13,7 +13,14 @@ as a careful script would.
 
 With ``--faults``, while the uploads arrive: one worker is killed with SIGKILL (and another
 started), Redis is restarted (empty: every queued message is lost), and PostgreSQL is
-restarted (open connections are cut). The reaper must then find what was lost.
+restarted (open connections are cut). The reaper must then find what was lost. With
+``--kill-worker``, only the worker is killed.
+
+With ``--two-machines``, uploads and the hidden test data are in a private S3-compatible
+store (SeaweedFS on loopback) and each worker is a machine of its own: its own ELUE_VAR_DIR,
+upload, data and temporary folders, sharing only PostgreSQL, Redis and the store. Extra
+checks: every upload is in the store and no machine holds a copy, scratch space is removed
+after each evaluation, and every machine scored submissions.
 
 Prints the HTTP outcomes (every 5xx counted, also those later retried), the upload-to-scored
 median and p95 (from the start of the upload to the server's ``finished_at``), and the checks.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import statistics
 import sys
@@ -130,14 +138,18 @@ def wait_until_final(site: Site, accepted: set[int], timeout: float) -> dict:
         time.sleep(3)
 
 
-def inject_faults(site: Site, start: float, log: list[str]) -> None:
+def fault_plan(site: Site, kill_only: bool) -> list[tuple[float, str, object]]:
     """Kill a worker at +3 s, restart Redis at +8 s, restart PostgreSQL at +12 s: while the
-    uploads still arrive (200 take about 17 s here)."""
+    uploads still arrive (200 take about 17 s here). ``kill_only``: the worker only."""
     plan = [(3, "kill -9 worker 1, start a replacement", lambda: (site.workers.started[0].kill(),
                                                                   site.workers.start())),
             (8, "restart Redis (queued messages lost)", site.redis.restart),
             (12, "restart PostgreSQL (connections cut)", site.postgres.restart)]
-    for at, what, action in plan:
+    return plan[:1] if kill_only else plan
+
+
+def inject_faults(site: Site, start: float, log: list[str], kill_only: bool = False) -> None:
+    for at, what, action in fault_plan(site, kill_only):
         time.sleep(max(0.0, start + at - time.monotonic()))
         began = time.monotonic()
         action()
@@ -168,6 +180,28 @@ def latencies(outcomes: list[Outcome], state: dict) -> list[float]:
                   if o.submission_id in finished)
 
 
+SCORED_BY_WORKER = re.compile(r"evaluate_submission\[[^\]]+\] succeeded in [\d.]+s: 'scored'")
+
+
+def machine_checks(site: Site, outcomes: list[Outcome], killed: int | None) -> dict[str, bool]:
+    """Two machines sharing only PostgreSQL, Redis and the object store: every upload is in
+    the store and nothing on a machine's disk; every surviving worker cleaned its scratch
+    space and scored some (a killed worker's scratch stays behind: kill -9)."""
+    accepted = sum(o.submission_id is not None for o in outcomes)
+    scored = [len(SCORED_BY_WORKER.findall(w.output()))
+              for i, w in enumerate(site.workers.started) if i != killed]
+    survivors = [m for i, m in enumerate(site.machines()) if i != killed]
+    return {
+        "every upload in the object store": len(site.s3.object_keys("uploads/")) == accepted,
+        "the hidden data only in the object store": all(
+            not (m / "var" / "data").exists() and not (m / "var" / "uploads").exists()
+            for m in site.machines()),
+        "scratch space removed after each evaluation": all(
+            not list((m / "tmp").glob("elue-*")) for m in survivors),
+        "every surviving machine scored submissions": all(n > 0 for n in scored),
+    }
+
+
 def report(outcomes: list[Outcome], state: dict, posting: float, fault_log: list[str]) -> dict:
     statuses = Counter(str(s) for o in outcomes for s in o.statuses)
     times = latencies(outcomes, state)
@@ -192,36 +226,47 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--two-machines", action="store_true",
+                        help="uploads and test data in a private S3 store (SeaweedFS); each "
+                        "worker a machine of its own")
+    parser.add_argument("--kill-worker", action="store_true",
+                        help="only kill -9 a worker mid-way (and start a replacement)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to drain")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    name = "write_faults" if args.faults else "write_load"
+    name = ("two_machines" if args.two_machines else "write") + (
+        "_faults" if args.faults else "_kill" if args.kill_worker else "_load")
     out = args.out or REPO_DIR / "var" / "proof" / f"{name}.json"
+    faulty = args.faults or args.kill_worker
 
     root = Path(tempfile.mkdtemp(prefix=f"elue-proof-{name}-"))
-    site = Site(root)
+    site = Site(root, object_store=args.two_machines)
     try:
         site.start(workers=args.workers)
         token = create_token(site)
         bundles = build_bundles(root / "bundles")
         fault_log: list[str] = []
         start = time.monotonic()
-        faults = threading.Thread(target=inject_faults, args=(site, start, fault_log),
-                                  daemon=True)
-        if args.faults:
+        faults = threading.Thread(target=inject_faults, daemon=True,
+                                  args=(site, start, fault_log, not args.faults))
+        if faulty:
             faults.start()
         with ThreadPoolExecutor(args.clients) as pool:
             outcomes = list(pool.map(
                 lambda i: post_one(site.url, token, bundles[i % len(bundles)], i),
                 range(args.submissions)))
         posting = time.monotonic() - start
-        if args.faults:
+        if faulty:
             faults.join()  # every fault happens before the drain is judged
         accepted = {o.submission_id for o in outcomes if o.submission_id is not None}
         state = wait_until_final(site, accepted, args.timeout)
         result = report(outcomes, state, posting, fault_log)
         if not args.faults:
             result["checks"]["no 5xx response"] = result["http_5xx"] == 0
+        if args.two_machines:
+            result["scored_per_worker"] = [len(SCORED_BY_WORKER.findall(w.output()))
+                                           for w in site.workers.started]
+            result["checks"] |= machine_checks(site, outcomes, 0 if args.kill_worker else None)
     finally:
         site.close()
         shutil.rmtree(root, ignore_errors=True)

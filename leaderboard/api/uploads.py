@@ -41,7 +41,7 @@ def check_size(request) -> None:
 @contextmanager
 def bundle_on_disk(bundle: UploadedFile | None, files: list[UploadedFile] | None
                    ) -> Iterator[Path]:
-    """The upload as a path ``submit_bundle`` takes; removed afterwards."""
+    """The upload as a path ``prepare_submission`` takes; removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="elue-api-") as scratch:
         if bundle is not None:
             path = Path(scratch) / "bundle.zip"

@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from evaluator.benchmark import GROUPS, TASK_ORDER, TASKS
 from leaderboard.board import public_rows
+from leaderboard.board_cache import cached, shared_page
 from leaderboard.budget import Budget
 from leaderboard.forms import budget_form
 from leaderboard.models import ReferenceVersion
@@ -107,6 +108,19 @@ def header_links(track: int | None, column: str, direction: str, budget: Budget 
     return links
 
 
+def ranked_table(track: int | None, column: str, direction: str, budget: Budget,
+                 keys: dict) -> dict:
+    """The expensive part of the page, the same for everyone: the ranked public rows (within
+    ``budget`` when one is set) as HTML, how many there are, and the reference version they
+    are scored against."""
+    rows = [row for row in public_rows(budget=budget) if in_track(row, track)]
+    ordered = sort_rows(rows, column, direction, keys)
+    reference = ReferenceVersion.objects.current()
+    return {"rows_html": budget_rows_html(ordered) if budget else rows_html(ordered),
+            "count": len(rows), "reference_number": reference.number if reference else None}
+
+
+@shared_page
 def index(request):
     """The leaderboard: every public entry ranked by ELUE score (SPEC §4), or within a budget
     by each entry's best point within it. An unreadable budget is a form error (400)."""
@@ -115,16 +129,16 @@ def index(request):
     keys = BUDGET_SORT_KEYS if budget else SORT_KEYS
     track = _track(request)
     column, direction = _sort(request, keys)
-    rows = [row for row in public_rows(budget=budget) if in_track(row, track)]
+    # The ranked rows are the same for everyone: cached per board version and query string.
+    table = cached(request, "index", lambda: ranked_table(track, column, direction, budget, keys))
     links = header_links(track, column, direction, budget, keys)
-    ordered = sort_rows(rows, column, direction, keys)
     keep = [("track", track)] + ([] if column == "rank" else [("sort", column),
                                                                 ("dir", direction)])
     sort_query = "" if column == "rank" else f"&{_query(('sort', column), ('dir', direction))}"
     budget_query = f"&{_query(*budget.query())}" if budget else ""
     return render(request, "leaderboard/index.html", {
-        "rows": rows,
-        "rows_html": budget_rows_html(ordered) if budget else rows_html(ordered),
+        "row_count": table["count"],
+        "rows_html": table["rows_html"],
         "groups": task_columns(links),
         "tasks": list(TASKS.values()),
         "tracks": PARAMETER_TRACKS,
@@ -138,5 +152,5 @@ def index(request):
         "budget": budget,
         "keep": [(name, value) for name, value in keep if value],
         "clear_query": _query(*keep),
-        "reference": ReferenceVersion.objects.current(),
+        "reference_number": table["reference_number"],
     }, status=200 if form.is_valid() else 400)

@@ -17,15 +17,15 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from evaluator.benchmark import TASKS
-from evaluator.data import INPUTS_FILE, task_dir
 from leaderboard.board import public_rows
+from leaderboard.board_cache import cached, shared_page
 from leaderboard.budget import Budget, Choice
 from leaderboard.charts import task_figures
 from leaderboard.forms import budget_form
 from leaderboard.models import Entry, PublishedScore, Task, TaskScore, TestData
 from leaderboard.paper_scores import differs
 from leaderboard.ranking import rank_on_task
-from leaderboard.testdata import data_root
+from leaderboard.testdata import open_inputs
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 YEAR = 365 * 24 * 3600
@@ -62,18 +62,26 @@ def ranked_within(task: Task, budget: Budget) -> list[TaskRow]:
                     row.task_scores.get(task.slug)) for row in rows]
 
 
+def task_board(task: Task, budget: Budget) -> dict:
+    """The expensive part of a task page, the same for everyone: its test data record, the
+    chart's figures, and its entries ranked by score (or within ``budget``)."""
+    return {"test_data": TestData.objects.filter(task=task).first(),
+            "figures": task_figures(task, budget),
+            "scores": [] if budget else scores_on(task),
+            "rows": ranked_within(task, budget) if budget else []}
+
+
+@shared_page
 def task_detail(request, slug: str):
-    """A task's page; an unreadable budget is a form error (400)."""
+    """A task's page; an unreadable budget is a form error (400). What is the same for
+    everyone is cached per board version and query string (``leaderboard.board_cache``)."""
     task = get_object_or_404(Task, slug=slug)
     form = budget_form(request.GET)
     budget = form.budget
     return render(request, "leaderboard/task.html", {
+        **cached(request, f"task:{slug}", lambda: task_board(task, budget)),
         "task": task,
         "spec": TASKS[task.slug],
-        "test_data": TestData.objects.filter(task=task).first(),
-        "figures": task_figures(task, budget),
-        "scores": [] if budget else scores_on(task),
-        "rows": ranked_within(task, budget) if budget else [],
         "form": form,
         "budget": budget,
         "keep": [],
@@ -93,10 +101,10 @@ def task_inputs(request, slug: str):
     task = get_object_or_404(Task, slug=slug)
     if not TestData.objects.filter(task=task).exists():
         raise Http404(f"{task.name} test data is not loaded on this server")
-    path = task_dir(data_root(), TASKS[task.slug]) / INPUTS_FILE
-    if not path.is_file():
+    inputs = open_inputs(TASKS[task.slug])
+    if inputs is None:
         raise Http404(f"{task.name} test inputs are missing on this server")
-    return FileResponse(open(path, "rb"), as_attachment=True,
+    return FileResponse(inputs, as_attachment=True,
                         filename=f"{task.slug}-test.tsv",
                         content_type="text/tab-separated-values; charset=utf-8")
 

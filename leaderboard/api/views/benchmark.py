@@ -15,7 +15,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from evaluator.benchmark import TASK_ORDER, get_task
-from evaluator.data import INPUTS_FILE, task_dir
+from evaluator.data import INPUTS_FILE
 from leaderboard.api.renderers import CSVRenderer
 from leaderboard.api.serializers import (
     LeaderboardQuery,
@@ -25,10 +25,11 @@ from leaderboard.api.serializers import (
     TaskSerializer,
 )
 from leaderboard.board import public_rows
+from leaderboard.board_cache import cached_response
 from leaderboard.budget import PARAMS, Budget
 from leaderboard.models import ReferenceVersion, Task
 from leaderboard.ranking import LeaderboardRow, in_track, number, rank_on_task
-from leaderboard.testdata import data_root
+from leaderboard.testdata import open_inputs
 
 
 class TSVRenderer(BaseRenderer):
@@ -55,11 +56,11 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, renderer_classes=[JSONRenderer, TSVRenderer])
     def inputs(self, request, slug=None):
         task = self.get_object()
-        path = task_dir(data_root(), get_task(task.slug)) / INPUTS_FILE
-        if getattr(task, "test_data", None) is None or not path.is_file():
+        inputs = open_inputs(get_task(task.slug)) if getattr(task, "test_data", None) else None
+        if inputs is None:
             raise exceptions.NotFound(f"the test inputs of {task.name} are not loaded on "
                                       "this server")
-        return FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115 closed by Django
+        return FileResponse(inputs, as_attachment=True,
                             filename=f"{task.slug}-{INPUTS_FILE}",
                             content_type="text/tab-separated-values; charset=utf-8")
 
@@ -146,13 +147,28 @@ class LeaderboardViewSet(viewsets.GenericViewSet):
     def list(self, request):
         query = LeaderboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        filters = dict(query.validated_data)
+        kind = request.accepted_renderer.format
+        if kind not in ("json", "csv"):  # the browsable API shows who is logged in
+            return self.rows_response(query.validated_data, kind)
+        # The same bytes for everyone, once per board version, query string and host (the
+        # pagination links name it): leaderboard.board_cache.
+        return cached_response(request, f"api-leaderboard:{kind}:{request.get_host()}",
+                               lambda: self.rows_response(query.validated_data, kind,
+                                                          render=True))
+
+    def rows_response(self, validated: dict, kind: str, render: bool = False) -> Response:
+        filters = dict(validated)
         budget = Budget({p: v for p in PARAMS if (v := filters.pop(p, None)) is not None})
         rows = leaderboard_rows(**filters, budget=budget)
-        if request.accepted_renderer.format == "csv":
+        if kind == "csv":
             if budget:
                 self.csv_columns = CSV_COLUMNS + BUDGET_CSV_COLUMNS
-            return Response([csv_row(row) for row in rows], headers={
+            response = Response([csv_row(row) for row in rows], headers={
                 "Content-Disposition": 'attachment; filename="elue-leaderboard.csv"'})
-        page = self.paginate_queryset(rows)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        else:
+            page = self.paginate_queryset(rows)
+            response = self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if render:
+            response = self.finalize_response(self.request, response)
+            response.render()
+        return response

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from evaluator.score import overall_score
 from leaderboard.actions import delete_entry, set_entry_visibility
-from leaderboard.api.idempotency import idempotent
+from leaderboard.api.idempotency import Work, idempotent
 from leaderboard.api.serializers import (
     EntryDetailSerializer,
     EntrySerializer,
@@ -75,7 +75,7 @@ class EntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=PublishedEntryInput, responses={201: EntryDetailSerializer},
                    summary="Create a published entry from its points (scored at once)")
     def create(self, request):
-        return idempotent(request, lambda: self._create(request))
+        return idempotent(request, lambda: Work(lambda: self._create(request)))
 
     def _create(self, request) -> Response:
         data = PublishedEntryInput(data=request.data)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from evaluator.score import overall_score
 from leaderboard.actions import ActionRefused, cancel, delete_submission, resubmit, set_visibility
-from leaderboard.api.idempotency import idempotent
+from leaderboard.api.idempotency import Work, idempotent
 from leaderboard.api.serializers import (
     SubmissionDetailSerializer,
     SubmissionInput,
@@ -19,7 +19,7 @@ from leaderboard.api.serializers import (
 )
 from leaderboard.api.uploads import bundle_on_disk, check_size
 from leaderboard.models import Submission, TaskScore
-from leaderboard.submissions import submit_bundle
+from leaderboard.submissions import create_submission, prepare_submission
 
 
 def with_details(submission: Submission) -> Submission:
@@ -58,16 +58,19 @@ class SubmissionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                    summary="Upload a bundle (zip or files) and queue it for evaluation")
     def create(self, request):
         check_size(request)
-        return idempotent(request, lambda: self._create(request))
+        return idempotent(request, lambda: self._prepare(request))
 
-    def _create(self, request) -> Response:
+    def _prepare(self, request) -> Work:
+        """Check and store the upload (slow, outside any transaction); the work then left is
+        creating the submission's rows."""
         data = SubmissionInput(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         bundle, files = fields.pop("bundle", None), fields.pop("files", None)
         with bundle_on_disk(bundle, files) as path:
-            submission = submit_bundle(request.user, path, **fields)
-        return detail_response(submission, status.HTTP_201_CREATED)
+            prepared = prepare_submission(request.user, path, **fields)
+        return Work(lambda: detail_response(create_submission(prepared),
+                                            status.HTTP_201_CREATED), prepared.discard)
 
     @extend_schema(request=VisibilityInput, responses=SubmissionDetailSerializer,
                    summary="Make the submission (and its entry) public or private")
