@@ -7,6 +7,7 @@ from django.shortcuts import render
 from evaluator.benchmark import GROUPS, TASK_ORDER, TASKS
 from leaderboard.board import public_rows
 from leaderboard.models import ReferenceVersion
+from leaderboard.params import optional_int
 from leaderboard.ranking import PARAMETER_TRACKS, LeaderboardRow, in_track
 from leaderboard.views.board_rows import rows_html
 
@@ -34,8 +35,7 @@ def task_columns(links: dict[str, dict] | None = None) -> list[dict]:
 
 
 def _track(request) -> int | None:
-    value = request.GET.get("track", "")
-    return int(value) if value.isdigit() and int(value) in PARAMETER_TRACKS else None
+    return optional_int(request.GET, "track", PARAMETER_TRACKS)
 
 
 def _sort(request) -> tuple[str, str]:

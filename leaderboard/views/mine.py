@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leaderboard.actions import ActionRefused, cancel, delete_submission, resubmit, set_visibility
 from leaderboard.models import Entry, Submission
+from leaderboard.params import BadParameter, parse_int_list
 from leaderboard.submissions import QuotaExceeded
 
 
@@ -37,7 +38,10 @@ def submissions_status(request):
     """Own submissions' status and rendered card, for the page's poller: those listed in
     ``?ids=1,2`` (the cards still unfinished on the page), or all."""
     submissions = own_submissions(request.user)
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+    try:
+        ids = parse_int_list("ids", request.GET.get("ids", ""))
+    except BadParameter as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     if ids:
         submissions = submissions.filter(pk__in=ids)
     return JsonResponse({"submissions": [{

@@ -61,3 +61,10 @@ def test_it_needs_the_same_queries_for_5_or_50_entries(client, count,
     with django_assert_num_queries(3):
         response = client.get("/")
     assert len(names(response.content.decode())) == count
+
+
+@pytest.mark.parametrize("track", ["²", "abc", "41"])
+def test_a_nonsense_track_is_a_400_that_names_it(client, seeded, track):
+    response = client.get(f"/?track={track}")
+    assert response.status_code == 400
+    assert "track=" in response.content.decode()
