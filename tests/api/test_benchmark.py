@@ -141,3 +141,18 @@ def test_it_gives_a_csv_header_even_without_rows_and_errors_as_csv(anon, seeded)
     assert bad.status_code == 400
     header, row = bad.content.decode().splitlines()
     assert header == "code,message,file,line,field" and row.startswith("invalid_choice,")
+
+
+def test_csv_text_cells_never_start_a_formula_but_negative_scores_stay_numbers(anon, seeded,
+                                                                              alice):
+    create_published_entry(alice, [PublishedPoint("sst-2", "", 5000, 50.0)],
+                           name='=HYPERLINK("http://evil.example","x")', affiliation="@SUM(1)")
+    create_published_entry(alice, [PublishedPoint("sst-2", "", 5000, 50.5)],
+                           name="\tTabbed", affiliation="-2+3")
+    rows = list(csv.DictReader(io.StringIO(
+        anon.get("/api/v1/leaderboard/?format=csv").content.decode())))
+    by_name = {row["name"]: row for row in rows}
+    evil = by_name["'=HYPERLINK(\"http://evil.example\",\"x\")"]
+    assert evil["affiliation"] == "'@SUM(1)"
+    assert by_name["'\tTabbed"]["affiliation"] == "'-2+3"
+    assert float(evil["sst-2"]) < 0 and evil["sst-2"].startswith("-")  # a number, untouched
