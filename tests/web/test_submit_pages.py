@@ -11,6 +11,7 @@ from evaluator.benchmark import TASKS
 from leaderboard.models import Entry, Submission
 from leaderboard.testdata import import_test_data
 from tests.conftest import ELUE_DATA_DIR
+from tests.evaluator.builders import with_bad_header_offset, zip_of_empty_entries
 from tests.pipeline.bundles import declared_bundle, malformed_bundle
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,17 @@ def test_the_live_check_reports_problems_as_json_and_stores_nothing(alice_client
         "tasks": ["SST-2", "MRPC"], "points": 2, "cost": "declared in costs.json",
         "ignored": []}}
     assert stored_files(server) == [] and not Submission.objects.exists()
+
+
+def test_the_live_check_calls_a_crafted_header_offset_a_corrupt_archive(alice_client, server,
+                                                                        tmp_path):
+    bundle = with_bad_header_offset(declared_bundle(tmp_path / "b.zip", tasks=("sst-2",)))
+    response = alice_client.post("/submit/check/", {"files": [upload(bundle)]})
+    assert response.status_code == 200
+    assert [p["code"] for p in response.json()["problems"]] == ["archive_corrupt"]
+    many = zip_of_empty_entries(tmp_path / "many.zip", 5000)
+    body = alice_client.post("/submit/check/", {"files": [upload(many)]}).json()
+    assert [p["code"] for p in body["problems"]] == ["archive_too_many_members"]
 
 
 def test_submitting_needs_an_account(client, server):
