@@ -204,7 +204,7 @@ def production_env(root: Path, database_url: str, broker_url: str) -> dict[str, 
         DATABASE_URL=database_url, ELUE_BROKER_URL=broker_url, ELUE_VAR_DIR=root / "var",
         ELUE_STATIC_ROOT=root / "static", ELUE_DAILY_SUBMISSIONS=1_000_000,
         ELUE_API_ANON_RATE="1000000/minute", ELUE_API_USER_RATE="1000000/minute",
-        ELUE_API_SUBMIT_RATE="1000000/minute",
+        ELUE_API_SUBMIT_RATE="1000000/minute", ELUE_LIVE_CHECK_RATE="1000000/minute",
         ELUE_LOG_LEVEL="INFO", ELUE_LOG_FORMAT="json",
         # Production timings for the pipeline, shortened only where a fault run would
         # otherwise wait minutes for the reaper.
