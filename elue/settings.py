@@ -7,6 +7,7 @@ Redis. ``docker/.env.example`` lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -121,6 +122,16 @@ CACHES = {"default": (
     if ELUE_CACHE_URL else
     {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"})}
 
+# Proxies (addresses or CIDR blocks) whose X-Forwarded-For the throttles believe; from any
+# other address the header is ignored, or a client could pose as a new one per request.
+ELUE_TRUSTED_PROXIES = env_list("ELUE_TRUSTED_PROXIES", [])
+for _proxy in ELUE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"ELUE_TRUSTED_PROXIES: {_proxy!r} is not an address or "
+                                   "CIDR block") from None
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "leaderboard.api.authentication.TokenAuthentication",
@@ -130,8 +141,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "leaderboard.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "leaderboard.api.throttling.AnonRateThrottle",
+        "leaderboard.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("ELUE_API_ANON_RATE", "120/minute"),

@@ -14,6 +14,7 @@ from django.http import HttpResponse, JsonResponse
 from rest_framework.throttling import UserRateThrottle
 
 from evaluator.errors import Problem
+from leaderboard.client_address import client_address
 from leaderboard.uploads import MIB
 from leaderboard.views.errors import error_page
 
@@ -65,6 +66,9 @@ class LiveCheckThrottle(UserRateThrottle):
 
     def get_rate(self) -> str:
         return settings.ELUE_LIVE_CHECK_RATE
+
+    def get_ident(self, request) -> str:
+        return client_address(request.META)
 
 
 def live_check_refused(request) -> JsonResponse | None:

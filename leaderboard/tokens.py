@@ -20,6 +20,7 @@ from leaderboard.models import ApiToken
 TOKEN_PREFIX = "elue"
 EXPIRY_CHOICES: dict[str, int | None] = {"30": 30, "90": 90, "365": 365, "never": None}
 DEFAULT_EXPIRY = "90"
+LAST_USED_PRECISION = timedelta(minutes=1)  # how stale "last used" may be on the tokens page
 
 
 class TokenInvalid(Exception):
@@ -60,7 +61,10 @@ def authenticate_token(plaintext: str) -> ApiToken:
                            f"{token.expires_at:%Y-%m-%d}; create a new one on the site")
     if not token.user.is_active:
         raise TokenInvalid("the account this token belongs to is disabled")
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
+        # At most one write a minute per token: a script polling the API must not take the
+        # database's write lock (SQLite: the whole file) on every request.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token
 
 

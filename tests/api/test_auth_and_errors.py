@@ -136,3 +136,19 @@ def test_it_answers_an_unexpected_failure_in_the_error_shape_and_logs_it(anon, m
 def test_it_answers_404_in_the_error_shape_for_any_character_in_a_path(anon):
     response = anon.get("/api/v1/reference/%5D%0Ag%0D/")
     assert response.status_code == 404 and errors(response)[0]["code"] == "not_found"
+
+
+def test_a_fresh_forwarded_for_per_request_does_not_escape_the_throttle(anon, monkeypatch,
+                                                                         settings):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/minute",
+                                                               "user": "2/minute"})
+    settings.ELUE_TRUSTED_PROXIES = []
+    statuses = [anon.get("/api/v1/tasks/", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
+                for i in range(3)]
+    assert statuses == [200, 200, 429]
+    # Behind a trusted proxy, the address it saw counts: another client is not throttled.
+    settings.ELUE_TRUSTED_PROXIES = ["127.0.0.1"]
+    other = anon.get("/api/v1/tasks/", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.200")
+    assert other.status_code == 200
