@@ -167,7 +167,7 @@ class Site:
         self.url = f"http://127.0.0.1:{port}"
         self.processes.append(Process(
             [str(VENV_BIN / "gunicorn"), "elue.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(self.web_workers), "--timeout", "120", "--access-logfile",
+             "--workers", str(self.web_workers), "--access-logfile",
              str(self.root / "access.log"), "--error-logfile", "-"],
             self.env, self.root / "gunicorn.log"))
         wait_for(lambda: http_ok(self.url + "/healthz"), 60, 0.2,
