@@ -282,11 +282,12 @@ ELUE_UPLOAD_MAX_RATIO = env_int("ELUE_UPLOAD_MAX_RATIO", 200)
 # The live check (/submit/check/) unpacks an upload like a submission but costs no quota.
 ELUE_LIVE_CHECK_RATE = env_str("ELUE_LIVE_CHECK_RATE", "30/minute")
 # Submitted model code and models the platform runs, in the sandbox (docs/sandbox.md).
-ELUE_SANDBOX_MEMORY_MB = env_int("ELUE_SANDBOX_MEMORY_MB", 4096)  # address space
-ELUE_SANDBOX_CPU_SECONDS = env_int("ELUE_SANDBOX_CPU_SECONDS", 1200)  # per process
+ELUE_SANDBOX_MEMORY_MB = env_int("ELUE_SANDBOX_MEMORY_MB", 4096)  # the sandbox's one process
+ELUE_SANDBOX_CPU_SECONDS = env_int("ELUE_SANDBOX_CPU_SECONDS", 1200)  # CPU time
 ELUE_SANDBOX_WALL_SECONDS = env_int("ELUE_SANDBOX_WALL_SECONDS", 900)  # per sandbox run
-ELUE_SANDBOX_PROCESSES = env_int("ELUE_SANDBOX_PROCESSES", 64)  # processes and threads
+ELUE_SANDBOX_PROCESSES = env_int("ELUE_SANDBOX_PROCESSES", 64)  # threads (no second process)
 ELUE_SANDBOX_FILE_MB = env_int("ELUE_SANDBOX_FILE_MB", 256)  # largest file written
+ELUE_SANDBOX_SCRATCH_MB = env_int("ELUE_SANDBOX_SCRATCH_MB", 512)  # all it writes (tmpfs)
 ELUE_SANDBOX_THREADS = env_int("ELUE_SANDBOX_THREADS", 1)  # torch threads inside
 ELUE_INFERENCE_TOKEN_BUDGET = env_int("ELUE_INFERENCE_TOKEN_BUDGET", 8192)  # tokens per batch
 ELUE_RERUN_SAMPLE = env_int("ELUE_RERUN_SAMPLE", 200)  # kind-3 examples re-run per point

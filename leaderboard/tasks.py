@@ -60,7 +60,7 @@ def model_run_options(seed: int = 0):
         memory_mib=settings.ELUE_SANDBOX_MEMORY_MB, cpu_seconds=settings.ELUE_SANDBOX_CPU_SECONDS,
         wall_seconds=settings.ELUE_SANDBOX_WALL_SECONDS,
         processes=settings.ELUE_SANDBOX_PROCESSES, file_mib=settings.ELUE_SANDBOX_FILE_MB,
-        threads=settings.ELUE_SANDBOX_THREADS,
+        scratch_mib=settings.ELUE_SANDBOX_SCRATCH_MB, threads=settings.ELUE_SANDBOX_THREADS,
         allow_unsandboxed=settings.ELUE_ALLOW_UNSANDBOXED_CODE)
     return ModelRunOptions(policy, settings.ELUE_INFERENCE_TOKEN_BUDGET,
                            settings.ELUE_RERUN_SAMPLE, seed)

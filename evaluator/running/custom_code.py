@@ -37,6 +37,7 @@ from evaluator.running.sandbox import (
     read_scratch_file,
     run_sandboxed,
 )
+from evaluator.running.sandbox_limits import scratch_full_reason
 
 SUBMISSION = "/submission"
 INPUTS = "/inputs"
@@ -131,6 +132,9 @@ def _reported_error(scratch: Path, policy: SandboxPolicy) -> str | None:
         return None
     if code == "memory":
         return f"exceeded the memory limit of {policy.memory_mib} MiB"
+    full = scratch_full_reason(message, policy.scratch_mib)
+    if full:
+        return full
     if code in ("network", "process", "write_outside_scratch"):
         return f"model.py {message}"
     return message
