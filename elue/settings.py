@@ -275,6 +275,9 @@ ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before givi
 # An API request that died holding an Idempotency-Key (e.g. the database went away) frees
 # the key after this many seconds; longer than any request may run (gunicorn's timeout).
 ELUE_IDEMPOTENCY_ABANDONED_AFTER = env_int("ELUE_IDEMPOTENCY_ABANDONED_AFTER", 180)
+# One working directory per evaluation attempt (unpacked bundle, sandbox files), swept once
+# the attempt no longer runs (leaderboard/workdirs.py).
+ELUE_WORK_DIR = env_path("ELUE_WORK_DIR", VAR_DIR / "work")
 # Limits on an uploaded archive (see evaluator.bundle.archive.ArchiveLimits).
 ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
 ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive

@@ -18,3 +18,15 @@ def elue_data() -> Path:
     if not ELUE_DATA_DIR.is_dir():
         pytest.fail(f"the real ELUE data is expected at {ELUE_DATA_DIR}")
     return ELUE_DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def work_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture(autouse=True)
+def private_work_dir(settings, work_root):
+    """The evaluation attempts of this test run work (and are swept) in a folder of its own,
+    never in a checkout's var/ where another run may be working."""
+    settings.ELUE_WORK_DIR = work_root

@@ -38,9 +38,8 @@ NICENESS = 10
 SCRATCH_FULL = "No space left on device"
 
 
-@functools.cache
-def no_new_processes_filter() -> bytes:
-    """The compiled seccomp program (classic BPF) refusing every new process.
+def _no_new_processes_rules():
+    """The seccomp filter (libseccomp's) refusing every new process.
 
     Raises ``RuntimeError`` or ``ImportError`` when libseccomp is missing.
     """
@@ -52,10 +51,21 @@ def no_new_processes_filter() -> bytes:
     program.add_rule(seccomp.ERRNO(errno.EPERM), "clone",
                      seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
     program.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    return program
+
+
+@functools.cache
+def no_new_processes_filter() -> bytes:
+    """The filter compiled (classic BPF), as bubblewrap's ``--seccomp`` reads it."""
     with tempfile.TemporaryFile() as handle:
-        program.export_bpf(handle)
+        _no_new_processes_rules().export_bpf(handle)
         handle.seek(0)
         return handle.read()
+
+
+def forbid_new_processes() -> None:
+    """From now on this process can start no other (threads still can); irreversible."""
+    _no_new_processes_rules().load()
 
 
 @contextmanager
