@@ -14,9 +14,12 @@ result or raises its domain error.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
 import resource
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -29,6 +32,7 @@ from evaluator.running.sandbox_limits import forbid_new_processes
 
 WHAT = "counting the model's FLOPs"
 CPU_GRACE = 5  # seconds between the CPU limit's SIGXCPU and its SIGKILL
+PR_SET_PDEATHSIG = 1
 
 
 class LimitExceeded(EvaluationFailed):
@@ -40,8 +44,9 @@ class ChildFailed(RuntimeError):
 
 
 def _child(connection: Connection, function: Callable, args: Sequence[Any],
-           memory_mib: int, cpu_seconds: int) -> None:
+           memory_mib: int, cpu_seconds: int, parent: int) -> None:
     """In the child: limits first, then the work; the outcome goes back through the pipe."""
+    _die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (memory_mib * MIB,) * 2)
     # SIGXCPU at the limit, SIGKILL a few seconds later should it be ignored.
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + CPU_GRACE))
@@ -64,6 +69,16 @@ def _child(connection: Connection, function: Callable, args: Sequence[Any],
     connection.close()
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker killed mid-count (``kill -9``, the hard time limit) takes the child along,
+    as bubblewrap's ``--die-with-parent`` does for a sandbox."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before that took effect
+        os._exit(1)
+
+
 def run_limited(function: Callable, args: Sequence[Any], policy: SandboxPolicy,
                 watch: Callable[[], None] | None = None, what: str = WHAT) -> Any:
     """``function(*args)`` in a child under ``policy``; ``watch`` is called about five times
@@ -71,7 +86,7 @@ def run_limited(function: Callable, args: Sequence[Any], policy: SandboxPolicy,
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_child, daemon=True, name="elue-limited", args=(
-        sender, function, tuple(args), policy.memory_mib, policy.cpu_seconds))
+        sender, function, tuple(args), policy.memory_mib, policy.cpu_seconds, os.getpid()))
     child.start()
     sender.close()
     try:

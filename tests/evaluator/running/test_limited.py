@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import operator
+import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +20,7 @@ from evaluator.evaluate import evaluate_bundle
 from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.limited import ChildFailed, LimitExceeded, run_limited
 from evaluator.running.sandbox import SandboxPolicy
-from tests.conftest import ELUE_DATA_DIR
+from tests.conftest import ELUE_DATA_DIR, REPO_DIR
 from tests.evaluator.builders import predictions, write
 from tests.evaluator.test_checker import model_definition
 
@@ -78,6 +81,47 @@ def test_the_wall_time_and_a_cancel_stop_it():
     with pytest.raises(Stopped):
         run_limited(time.sleep, (60,), QUICK, watch=cancelled)
     assert time.monotonic() - started < 5
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, killed and not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for_true(condition, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_the_child_dies_with_a_killed_worker():
+    code = ("import time; from evaluator.running.limited import run_limited; "
+            "from evaluator.running.sandbox import SandboxPolicy; "
+            "run_limited(time.sleep, (120,), SandboxPolicy(wall_seconds=300))")
+    worker = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_DIR,
+                              env={**os.environ, "PYTHONPATH": str(REPO_DIR)})
+    children: list[int] = []
+
+    def started() -> bool:
+        listed = subprocess.run(["pgrep", "-P", str(worker.pid)], capture_output=True,
+                                text=True).stdout.split()
+        children[:] = [int(pid) for pid in listed]
+        return bool(children)
+
+    try:
+        assert wait_for_true(started)
+        time.sleep(1)  # past its start-up, in the work
+    finally:
+        worker.kill()
+        worker.wait()
+    assert wait_for_true(lambda: not any(alive(pid) for pid in children), 10)
 
 
 @pytest.mark.slow
