@@ -133,7 +133,8 @@ def test_a_kind3_submission_with_weights_shows_its_agreement(redis_stack, worker
 def sandboxes_under(folder: Path) -> list[str]:
     """The bubblewrap processes whose binds come from ``folder`` (this test's sandboxes, not
     another run's on the same machine)."""
-    listed = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    listed = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
+                            text=True).stdout
     return [line for line in listed.splitlines() if line.startswith("bwrap ") and
             str(folder) in line]
 
