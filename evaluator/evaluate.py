@@ -191,7 +191,7 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
         # Under the sandbox's limits, in a child process: what gets built is the submitter's
         # choice even though no submitter code runs.
         costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
-                            options.policy, options.check_stop)
+                            options.policy, options.check_stop, work_dir=options.work_dir)
     agreements = {}
     if bundle.model.runnable and not runs:
         agreements = model_points.rerun_agreements(bundle, tokens, options, progress)
