@@ -274,10 +274,10 @@ def sandbox_command(arguments: Sequence[str], scratch: Path, binds: Mapping[Path
         prepare_outputs(scratch, uid)
         env_args = [a for k, v in sandbox_environment(policy, SCRATCH).items()
                     for a in ("--setenv", k, v)]
-        command = bwrap_arguments(scratch, binds, root, policy.scratch_mib) + env_args
-        if seccomp_fd is not None:
-            command += seccomp_arguments(seccomp_fd)
-        command += nice_arguments() + limit_arguments(policy)
+        if seccomp_fd is None:  # a programming error: never a sandbox of many processes
+            raise ValueError("a sandbox needs the seccomp filter's file descriptor")
+        command = (bwrap_arguments(scratch, binds, root, policy.scratch_mib) + env_args
+                   + seccomp_arguments(seccomp_fd) + nice_arguments() + limit_arguments(policy))
         return command + (drop_arguments(uid) if root else []) + python, None, True
     if not policy.allow_unsandboxed:
         raise SandboxUnavailable(problem)
