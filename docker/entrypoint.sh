@@ -1,16 +1,16 @@
 #!/bin/sh
 # The image's commands: web | worker | beat | migrate | manage <args> | <any command>.
-# Sizing (docs/deployment.md): WEB_CONCURRENCY gunicorn processes, ELUE_WORKER_CONCURRENCY
-# evaluations at once per worker container.
+# Sizing (docs/deployment.md): WEB_CONCURRENCY gunicorn processes of GUNICORN_THREADS threads
+# (gunicorn.conf.py), ELUE_WORKER_CONCURRENCY evaluations at once per worker container.
 set -eu
 cd /srv/elue/app
 
 case "${1:-web}" in
   web)
+    # Worker class, processes (WEB_CONCURRENCY), threads (GUNICORN_THREADS) and time-out
+    # (GUNICORN_TIMEOUT): gunicorn.conf.py in this folder.
     exec gunicorn elue.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-3}" \
-      --timeout "${GUNICORN_TIMEOUT:-120}" \
       --max-requests 2000 --max-requests-jitter 200 \
       --access-logfile - --error-logfile - ;;
   worker)

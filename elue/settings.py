@@ -7,10 +7,12 @@ Redis. ``docker/.env.example`` lists every variable.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from elue.env import env_bool, env_float, env_int, env_list, env_path, env_str
@@ -46,6 +48,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Before anything reads the body (the CSRF check reads a form's whole body).
+    "leaderboard.request_limits.RefuseOversizedBodies",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -113,7 +118,6 @@ ELUE_EMAIL_CONFIRMATION_DAYS = env_int("ELUE_EMAIL_CONFIRMATION_DAYS", 3)  # lin
 ELUE_SIGNUPS_PER_IP = env_int("ELUE_SIGNUPS_PER_IP", 5)  # accounts per client address a day
 # Proxies in front of the web server that append the client to X-Forwarded-For (0: none;
 # REMOTE_ADDR is the client). Sign-up limits and log-in lockouts count per client address.
-ELUE_PROXY_COUNT = env_int("ELUE_PROXY_COUNT", 0)
 ELUE_LOGIN_FAILURES = env_int("ELUE_LOGIN_FAILURES", 5)  # failed log-ins before a lockout
 ELUE_LOGIN_LOCKOUT_MINUTES = env_int("ELUE_LOGIN_LOCKOUT_MINUTES", 15)
 AXES_FAILURE_LIMIT = ELUE_LOGIN_FAILURES
@@ -150,6 +154,15 @@ CACHES = {"default": (
 # The leaderboard page, task pages and leaderboard API are served from this cache, keyed by
 # the board version (leaderboard/board_cache.py). Off only to measure the difference.
 ELUE_CACHE_PAGES = env_bool("ELUE_CACHE_PAGES", True)
+# Proxies (addresses or CIDR blocks) whose X-Forwarded-For the throttles believe; from any
+# other address the header is ignored, or a client could pose as a new one per request.
+ELUE_TRUSTED_PROXIES = env_list("ELUE_TRUSTED_PROXIES", [])
+for _proxy in ELUE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"ELUE_TRUSTED_PROXIES: {_proxy!r} is not an address or "
+                                   "CIDR block") from None
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -237,6 +250,14 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", SECURE)
 if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): every script comes from this site (plotly.js too) and
+# no page has an inline script, so an injected <script> or on* attribute never runs. Styles
+# may be inline: plotly.js sets style attributes as it draws.
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": [SELF], "script-src": [SELF], "style-src": [SELF, UNSAFE_INLINE],
+    "img-src": [SELF, "data:"], "font-src": [SELF], "connect-src": [SELF],
+    "object-src": [NONE], "base-uri": [NONE], "form-action": [SELF], "frame-ancestors": [NONE],
+}}
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -311,16 +332,22 @@ ELUE_MAX_ATTEMPTS = env_int("ELUE_MAX_ATTEMPTS", 3)  # worker losses before givi
 # An API request that died holding an Idempotency-Key (e.g. the database went away) frees
 # the key after this many seconds; longer than any request may run (gunicorn's timeout).
 ELUE_IDEMPOTENCY_ABANDONED_AFTER = env_int("ELUE_IDEMPOTENCY_ABANDONED_AFTER", 180)
+# One working directory per evaluation attempt (unpacked bundle, sandbox files), swept once
+# the attempt no longer runs (leaderboard/workdirs.py).
+ELUE_WORK_DIR = env_path("ELUE_WORK_DIR", VAR_DIR / "work")
 # Limits on an uploaded archive (see evaluator.bundle.archive.ArchiveLimits).
 ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
 ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive
 ELUE_UPLOAD_MAX_RATIO = env_int("ELUE_UPLOAD_MAX_RATIO", 200)
+# The live check (/submit/check/) unpacks an upload like a submission but costs no quota.
+ELUE_LIVE_CHECK_RATE = env_str("ELUE_LIVE_CHECK_RATE", "30/minute")
 # Submitted model code and models the platform runs, in the sandbox (docs/sandbox.md).
-ELUE_SANDBOX_MEMORY_MB = env_int("ELUE_SANDBOX_MEMORY_MB", 4096)  # address space
-ELUE_SANDBOX_CPU_SECONDS = env_int("ELUE_SANDBOX_CPU_SECONDS", 1200)  # per process
+ELUE_SANDBOX_MEMORY_MB = env_int("ELUE_SANDBOX_MEMORY_MB", 4096)  # the sandbox's one process
+ELUE_SANDBOX_CPU_SECONDS = env_int("ELUE_SANDBOX_CPU_SECONDS", 1200)  # CPU time
 ELUE_SANDBOX_WALL_SECONDS = env_int("ELUE_SANDBOX_WALL_SECONDS", 900)  # per sandbox run
-ELUE_SANDBOX_PROCESSES = env_int("ELUE_SANDBOX_PROCESSES", 64)  # processes and threads
+ELUE_SANDBOX_PROCESSES = env_int("ELUE_SANDBOX_PROCESSES", 64)  # threads (no second process)
 ELUE_SANDBOX_FILE_MB = env_int("ELUE_SANDBOX_FILE_MB", 256)  # largest file written
+ELUE_SANDBOX_SCRATCH_MB = env_int("ELUE_SANDBOX_SCRATCH_MB", 512)  # all it writes (tmpfs)
 ELUE_SANDBOX_THREADS = env_int("ELUE_SANDBOX_THREADS", 1)  # torch threads inside
 ELUE_INFERENCE_TOKEN_BUDGET = env_int("ELUE_INFERENCE_TOKEN_BUDGET", 8192)  # tokens per batch
 ELUE_RERUN_SAMPLE = env_int("ELUE_RERUN_SAMPLE", 200)  # kind-3 examples re-run per point

@@ -10,3 +10,5 @@ urlpatterns = [
     path("accounts/", include("leaderboard.urls_accounts")),
     path("", include("leaderboard.urls")),
 ]
+
+handler400 = "leaderboard.views.errors.bad_request"

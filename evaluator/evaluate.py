@@ -206,8 +206,12 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
         custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
     else:
         from evaluator.cost.definition import definition_costs
+        from evaluator.running.limited import run_limited
 
-        costs = definition_costs(bundle.model_dir, list(test_sets.values()))
+        # Under the sandbox's limits, in a child process: what gets built is the submitter's
+        # choice even though no submitter code runs.
+        costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
+                            options.policy, options.check_stop, work_dir=options.work_dir)
     agreements = {}
     if bundle.model.runnable and not runs:
         agreements = model_points.rerun_agreements(bundle, tokens, options, progress)

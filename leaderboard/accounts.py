@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from leaderboard.client_address import client_address
 from leaderboard.models import Account
 
 SALT = "elue.email-confirmation"
@@ -159,16 +160,9 @@ def send_confirmation(user, base_url: str, now: datetime | None = None) -> bool:
 # --- sign-ups per client address ----------------------------------------------------------
 
 def client_ip(request) -> str:
-    """The client's address: ``REMOTE_ADDR``, or behind ``ELUE_PROXY_COUNT`` trusted proxies
-    the address that many hops from the right of ``X-Forwarded-For`` (the proxies append;
-    anything further left is what the client claimed)."""
-    hops = settings.ELUE_PROXY_COUNT
-    if hops > 0:
-        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                     if a.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address, as the API's throttles see it (``leaderboard.client_address``:
+    ``X-Forwarded-For`` believed only from a proxy in ``ELUE_TRUSTED_PROXIES``)."""
+    return client_address(request.META)
 
 
 def address_hash(ip: str) -> str:

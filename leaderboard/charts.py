@@ -135,11 +135,11 @@ def entry_trace(entry_points: list[OperatingPoint], axis: str, budget: Budget) -
     entry = entry_points[0].entry
     in_budget = not budget or any(budget.admits(p) for p in entry_points)
     return {
-        "type": "scatter", "mode": "lines+markers", "name": entry.name,
+        "type": "scatter", "mode": "lines+markers", "name": _escape(entry.name),
         "legendgroup": entry.kind,
         "x": [_cost(p, axis) for p in entry_points],
         "y": [p.performance for p in entry_points],
-        "text": [p.name for p in entry_points],
+        "text": [_escape(p.name) for p in entry_points],
         "customdata": [reverse("leaderboard:entry", args=[entry.pk])] * len(entry_points),
         "meta": {"entry": entry.pk, "kind": entry.kind},
         "marker": {"symbol": KIND_SYMBOLS.get(entry.kind, "circle"), "size": 7,
@@ -160,7 +160,7 @@ def entry_traces(points: list[OperatingPoint], axis: str,
         if _cost(point, axis) is not None:
             by_entry[point.entry_id].append(point)
     traces = []
-    for entry_points in by_entry.values():
+    for entry_points in sorted(by_entry.values(), key=lambda ps: ps[0].entry.name.lower()):
         entry_points.sort(key=lambda p: _cost(p, axis))
         traces.append(entry_trace(entry_points, axis, budget or Budget()))
     traces.sort(key=lambda t: (KIND_ORDER.index(t["legendgroup"]), t["name"].lower()))
@@ -173,7 +173,8 @@ def entry_traces(points: list[OperatingPoint], axis: str,
 
 
 def _escape(text: str) -> str:
-    """Plotly renders hover text as HTML and reads %{...} as placeholders."""
+    """Plotly renders legend names, hover text and ``text`` values as HTML (links included)
+    and reads %{...} as placeholders: every name a submitter chose goes through here."""
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace("%", "&#37;"))
 
@@ -193,7 +194,7 @@ def front_trace(points: list[OperatingPoint], axis: str,
         "legendgroup": BENCHMARK_GROUP, "legendgrouptitle": {"text": "Benchmark"},
         "line": {"shape": "hv", "color": "#c0392b", "width": 3},
         "x": [_cost(p, axis) for p in front], "y": [p.performance for p in front],
-        "text": [f"{p.entry.name} ({p.name})" for p in front],
+        "text": [_escape(f"{p.entry.name} ({p.name})") for p in front],
         "hovertemplate": "front: %{text}<br>%{y:.2f} at %{x:,.1f}<extra></extra>",
         "opacity": 0.55,
     }

@@ -5,13 +5,17 @@ One way to read a number from a URL, everywhere: ASCII digits only. ``str.isdigi
 ``int("²")`` raises; ``float("١٢")`` is 12.0; ``float("nan")``, ``"1e999"`` and ``"inf"`` are
 numbers to Python), and a view that trusts them answers 500 or compares against NaN.
 
-- ``parse_int(text, name)``: ``"40"`` -> 40; anything else raises ``BadParameter``.
+- ``parse_int(text, name, choices)``: ``"40"`` -> 40 (one of ``choices`` when given);
+  anything else raises ``BadParameter``.
+- ``parse_int_list(text, name)``: ``"3,7"`` -> [3, 7] (empty items ignored, at most
+  ``MAX_LIST``).
 - ``parse_positive_number(text, name)``: ``"1500"``, ``"1500.5"``, ``".5"`` -> float > 0.
 - ``optional(query, name, parser)``: the parsed value, or ``None`` when the parameter is
   absent or empty (an empty form field is sent as ``name=``).
 
 ``BadParameter`` carries the parameter's name and a message for people; the site shows it as
-a form error, the API as a 400 with the name as ``field``.
+a form error (or, raised from a view, Django answers 400 through ``handler400``: it is a
+``BadRequest``), the API as a 400 with the name as ``field``.
 """
 
 from __future__ import annotations
@@ -20,16 +24,19 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from django.core.exceptions import BadRequest
+
 INTEGER = re.compile(r"[0-9]{1,12}")
 DECIMAL = re.compile(r"[0-9]{1,15}(\.[0-9]{0,12})?|\.[0-9]{1,12}")
 # Larger than any cost a model has (ELUE's biggest points are ~1e5 MFLOPs), small enough that
 # arithmetic on it never overflows.
 LARGEST = 1e12
+MAX_LIST = 200  # ids in one ``?ids=`` list (the page polls its unfinished cards only)
 
 T = TypeVar("T")
 
 
-class BadParameter(ValueError):
+class BadParameter(BadRequest, ValueError):
     """A query parameter that is not what it should be; ``name`` is the parameter."""
 
     def __init__(self, name: str, message: str):
@@ -42,12 +49,25 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "…")
 
 
-def parse_int(text: str, name: str) -> int:
-    """A whole number written with ASCII digits (``"40"``), or ``BadParameter``."""
+def parse_int(text: str, name: str, choices: tuple[int, ...] | list[int] | None = None) -> int:
+    """A whole number written with ASCII digits (``"40"``), one of ``choices`` when given,
+    or ``BadParameter``."""
     if not INTEGER.fullmatch(text):
         raise BadParameter(name, f"must be a whole number written with the digits 0-9, "
                            f"got {_shown(text)}")
-    return int(text)
+    number = int(text)
+    if choices is not None and number not in choices:
+        allowed = ", ".join(str(c) for c in choices)
+        raise BadParameter(name, f"must be one of {allowed}, got {number}")
+    return number
+
+
+def parse_int_list(text: str, name: str) -> list[int]:
+    """A comma-separated list of whole numbers (``"3,7"``); empty items are ignored."""
+    items = [item for item in text.split(",") if item]
+    if len(items) > MAX_LIST:
+        raise BadParameter(name, f"at most {MAX_LIST} numbers")
+    return [parse_int(item, name) for item in items]
 
 
 def parse_positive_number(text: str, name: str) -> float:

@@ -10,6 +10,8 @@ holds the claim may record a result.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -81,6 +83,22 @@ def progress(claim: Claim, message: str) -> None:
     if submission is None:
         raise Stop(claim.submission_id)
     submission.record_event(Status.RUNNING, message)
+
+
+def stop_check(claim: Claim, every: float = 1.0) -> Callable[[], None]:
+    """A check for long steps (a sandboxed model runs for minutes without a progress line):
+    raises ``Stop`` once the submission was cancelled or taken over, looking at the database
+    at most every ``every`` seconds however often it is called."""
+    last = {"at": float("-inf")}
+
+    def check() -> None:
+        now = time.monotonic()
+        if now - last["at"] < every:
+            return
+        last["at"] = now
+        if not holding(claim).exists():
+            raise Stop(claim.submission_id)
+    return check
 
 
 class Heartbeat:

@@ -6,7 +6,8 @@
   message still waiting behind a backlog is re-sent a few times, not every reap;
 - running with a heartbeat older than ``ELUE_STALE_AFTER`` (its worker died): queued again,
   or failed once ``ELUE_MAX_ATTEMPTS`` attempts were lost;
-- running past the hard time limit: failed with a reason.
+- running past the hard time limit: failed with a reason;
+- working directories of attempts that no longer run (a killed worker's): removed.
 Failures here are the platform's fault and do not count against the owner's quota.
 """
 
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from leaderboard.models import Submission
 from leaderboard.pipeline import fail_submission
+from leaderboard.workdirs import sweep
 
 Status = Submission.Status
 # Sends a submission's evaluation to the broker (``leaderboard.tasks.enqueue_evaluation``);
@@ -36,6 +38,7 @@ class ReapResult:
     requeued: int = 0
     restarted: int = 0
     failed: int = 0
+    swept: int = 0  # working directories of attempts that no longer run
 
 
 def _seconds_ago(now: datetime, seconds: int) -> datetime:
@@ -108,11 +111,23 @@ def restart_lost(now: datetime, enqueue: Enqueue) -> tuple[int, int]:
     return restarted, failed
 
 
-@transaction.atomic
 def reap(enqueue: Enqueue, now: datetime | None = None) -> ReapResult:
+    result = reap_submissions(enqueue, now)
+    result.swept = sweep_working_directories()
+    return result
+
+
+@transaction.atomic
+def reap_submissions(enqueue: Enqueue, now: datetime | None = None) -> ReapResult:
     now = now or timezone.now()
     result = ReapResult(failed=fail_overdue(now))
     result.restarted, lost_failed = restart_lost(now, enqueue)
     result.failed += lost_failed
     result.requeued = requeue_waiting(now, enqueue)
     return result
+
+
+def sweep_working_directories() -> int:
+    """Remove the working directories of attempts that no longer run (on this machine:
+    each worker also sweeps when it starts)."""
+    return sweep()

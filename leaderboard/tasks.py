@@ -3,20 +3,22 @@ set the status.
 
 ``evaluate_submission`` is the heavy one, routed to the ``evaluation`` queue by name
 (``CELERY_TASK_ROUTES``) and sent by ``enqueue_evaluation``; the light site jobs
-(re-scoring, the reaper) use the ``site`` queue.
+(re-scoring, the reaper) use the ``site`` queue. A starting worker sweeps the working
+directories of attempts that no longer run (``leaderboard.workdirs``).
 """
 
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -28,6 +30,7 @@ from leaderboard.reaper import reap
 from leaderboard.scoring import reference_curves_by_slug, rescore_all
 from leaderboard.testdata import fetch_test_data
 from leaderboard.uploads import archive_limits, fetch_upload
+from leaderboard.workdirs import attempt_directory, sweep
 
 if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
     from evaluator.bundle.point_rules import PredictionRecord
@@ -50,23 +53,27 @@ def run_evaluation(claim: pipeline.Claim, submission: Submission,
     from evaluator.evaluate import evaluate_bundle
 
     rules = point_rules()
-    with tempfile.TemporaryDirectory(prefix=f"elue-{submission.pk}-") as scratch:
+    with attempt_directory(claim.submission_id, claim.attempt) as work:
         # From an object store, the upload and the test data it needs are downloaded here
         # (and removed with the folder); from local folders they are read in place. The
         # labels never reach the sandbox: it sees only the bundle it is given.
-        upload = fetch_upload(submission.bundle, Path(scratch) / "upload")
-        bundle = load_bundle(upload, Path(scratch) / "bundle", archive_limits(), rules=rules)
-        data_dir = fetch_test_data(bundle.tasks, Path(scratch) / "data")
+        upload = fetch_upload(submission.bundle, work / "upload")
+        bundle = load_bundle(upload, work / "bundle", archive_limits(), rules=rules)
+        data_dir = fetch_test_data(bundle.tasks, work / "data")
         ran_model = bundle.runs_model
+        options = model_run_options(seed=submission.pk, work_dir=work,
+                                    check_stop=pipeline.stop_check(claim))
         report = evaluate_bundle(bundle, data_dir, require_labels=True,
                                  progress=lambda message: pipeline.progress(claim, message),
-                                 curves=reference_curves_by_slug(reference),
-                                 options=model_run_options(seed=submission.pk), rules=rules)
+                                 curves=reference_curves_by_slug(reference), options=options,
+                                 rules=rules)
         return report, [record_of(p) for p in bundle.points] if ran_model else []
 
 
-def model_run_options(seed: int = 0):
-    """Sandbox limits and inference settings for submitted models, from the settings."""
+def model_run_options(seed: int = 0, work_dir: Path | None = None,
+                      check_stop: Callable[[], None] | None = None):
+    """Sandbox limits and inference settings for submitted models, from the settings;
+    temporary files under ``work_dir``; ``check_stop`` raises when the attempt must stop."""
     from evaluator.running.custom_code import ModelRunOptions
     from evaluator.running.sandbox import SandboxPolicy
 
@@ -74,10 +81,11 @@ def model_run_options(seed: int = 0):
         memory_mib=settings.ELUE_SANDBOX_MEMORY_MB, cpu_seconds=settings.ELUE_SANDBOX_CPU_SECONDS,
         wall_seconds=settings.ELUE_SANDBOX_WALL_SECONDS,
         processes=settings.ELUE_SANDBOX_PROCESSES, file_mib=settings.ELUE_SANDBOX_FILE_MB,
-        threads=settings.ELUE_SANDBOX_THREADS,
+        scratch_mib=settings.ELUE_SANDBOX_SCRATCH_MB, threads=settings.ELUE_SANDBOX_THREADS,
         allow_unsandboxed=settings.ELUE_ALLOW_UNSANDBOXED_CODE)
     return ModelRunOptions(policy, settings.ELUE_INFERENCE_TOKEN_BUDGET,
-                           settings.ELUE_RERUN_SAMPLE, seed)
+                           settings.ELUE_RERUN_SAMPLE, seed, work_dir=work_dir,
+                           check_stop=check_stop)
 
 
 def describe(error: InvalidInput) -> str:
@@ -166,6 +174,15 @@ def enqueue_evaluation(submission_id: int) -> bool:
 def rescore_entries(version_id: int) -> int:
     """Re-score every entry against reference version ``version_id``."""
     return rescore_all(ReferenceVersion.objects.get(pk=version_id))
+
+
+@worker_ready.connect
+def sweep_on_start(**kwargs) -> None:
+    """A worker restarted after a crash removes what its killed attempts left behind."""
+    try:
+        sweep()
+    except Exception:  # a database still down must not stop the worker from starting
+        logger.warning("could not sweep the working directories at start", exc_info=True)
 
 
 @shared_task

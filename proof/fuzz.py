@@ -15,6 +15,14 @@ Every malformed input must get a 4xx with a message, never a 5xx.
 3. the same for the site's upload surface (logged in, with CSRF): the live check
    (``/submit/check/``) must answer with problems that each have a message, and the submit
    form a 400 page with the errors (or a redirect when the upload was valid).
+4. archive mutations (``tests/evaluator/archive_mutations.py``: real zips with the header
+   fields zipfile trusts overwritten, bytes flipped, cut, inserted, truncated) posted to the
+   API and to the live check: a 4xx with messages, never a 5xx.
+5. integer query parameters (``?track=``, ``?ids=``, ``?page=``, ``?page_size=``) with
+   superscripts, other scripts' digits, signs, spaces, huge numbers and text, on the
+   leaderboard page, the status poller and the API lists: a 2xx, 4xx, never a 5xx.
+
+``--parts`` runs some of these only (e.g. ``--parts archive,params``).
 """
 
 from __future__ import annotations
@@ -40,7 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from proof.servers import REPO_DIR, VENV_BIN, Site  # noqa: E402
 from proof.write_load import create_token  # noqa: E402
+from tests.evaluator.archive_mutations import mutated_zip  # noqa: E402
 
+PARTS = ("uploads", "site_uploads", "archive", "params", "schemathesis")
 NAMES = ["sst-2.tsv", "mrpc.tsv", "sts-b.tsv", "snli_0.5.tsv", "snli_infer_exit_layer_0.5.tsv",
          "costs.json", "config.json", "vocab.txt", "model.py", "../escape.tsv", "/abs.tsv",
          "a/b/c/sst-2.tsv", "SST-2.TSV", "weights.bin", "x" * 300, "ünïcode.tsv", ""]
@@ -192,6 +202,66 @@ def fuzz_site_uploads(url: str, examples: int, keep: Path) -> dict:
             "problems": problems[:20], "problem_count": len(problems)}
 
 
+def fuzz_archive_mutations(url: str, token: str, examples: int, keep: Path) -> dict:
+    """Mutated zips to the API (as a bundle) and the live check (as the one file)."""
+    session = site_session(url, "loader", "pw-load-1")
+    statuses: Counter[str] = Counter()
+    problems: list[str] = []
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(upload=mutated_zip())
+    def post(upload: bytes) -> None:
+        api = requests.post(f"{url}/api/v1/submissions/", data={"name": "Fuzz"}, timeout=60,
+                            headers={"Authorization": f"Bearer {token}"},
+                            files={"bundle": ("bundle.zip", upload, "application/zip")})
+        check = session.post(f"{url}/submit/check/", timeout=60,
+                             headers={"X-CSRFToken": session.cookies["csrftoken"]},
+                             files=[("files", ("bundle.zip", upload))])
+        statuses[f"api {api.status_code}"] += 1
+        statuses[f"check {check.status_code}"] += 1
+        problem = check_answer(api) or check_site_answer("/submit/check/", check)
+        if problem:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"mutated-{len(problems)}.zip").write_bytes(upload)
+            problems.append(problem)
+
+    post()
+    return {"examples": sum(statuses.values()) // 2, "statuses": dict(statuses),
+            "problems": problems[:20], "problem_count": len(problems)}
+
+
+INTEGER_PARAMETERS = [("/", "track"), ("/me/submissions/status.json", "ids"),
+                      ("/api/v1/leaderboard/", "track"), ("/api/v1/leaderboard/", "page"),
+                      ("/api/v1/entries/", "page_size"), ("/api/v1/entries/", "page")]
+odd_integers = st.one_of(
+    st.text(alphabet=st.sampled_from("0123456789²³¹⁰١٢٣٤੧௫𝟘-+_ ,.eEx\t"), max_size=25),
+    st.integers(-10**30, 10**30).map(str), st.text(max_size=12))
+
+
+def fuzz_query_parameters(url: str, examples: int) -> dict:
+    """Integer query parameters everywhere they are read; a 5xx is a failure."""
+    session = site_session(url, "loader", "pw-load-1")
+    statuses: Counter[str] = Counter()
+    problems: list[str] = []
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(where=st.sampled_from(INTEGER_PARAMETERS), value=odd_integers,
+           second=st.one_of(st.none(), odd_integers))
+    def get(where: tuple[str, str], value: str, second: str | None) -> None:
+        path, name = where
+        value = value if second is None else f"{value},{second}"
+        response = session.get(f"{url}{path}", params={name: value}, timeout=60)
+        statuses[f"{path} {response.status_code}"] += 1
+        if response.status_code >= 500:
+            problems.append(f"{path}?{name}={value!r}: {response.status_code}")
+
+    get()
+    return {"examples": sum(statuses.values()), "statuses": dict(statuses),
+            "problems": problems[:20], "problem_count": len(problems)}
+
+
 def run_schemathesis(url: str, token: str, examples: int, report_dir: Path) -> dict:
     command = [str(VENV_BIN / "schemathesis"), "run", f"{url}/api/v1/schema/",
                "--header", f"Authorization: Bearer {token}",
@@ -209,7 +279,13 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=300)
     parser.add_argument("--schema-examples", type=int, default=40)
     parser.add_argument("--out", type=Path, default=REPO_DIR / "var" / "proof" / "fuzz.json")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"comma-separated, of: {', '.join(PARTS)}")
     args = parser.parse_args()
+    parts = [p for p in args.parts.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(args.out.parent / "fuzz-failures", ignore_errors=True)
 
@@ -219,9 +295,15 @@ def main() -> int:
         site.start(workers=1)
         token = create_token(site)
         keep = args.out.parent / "fuzz-failures"
-        result = {"uploads": fuzz_uploads(site.url, token, args.examples, keep),
-                  "site_uploads": fuzz_site_uploads(site.url, args.examples // 2, keep),
-                  "schemathesis": run_schemathesis(site.url, token, args.schema_examples, root)}
+        runs = {
+            "uploads": lambda: fuzz_uploads(site.url, token, args.examples, keep),
+            "site_uploads": lambda: fuzz_site_uploads(site.url, args.examples // 2, keep),
+            "archive": lambda: fuzz_archive_mutations(site.url, token, args.examples, keep),
+            "params": lambda: fuzz_query_parameters(site.url, args.examples),
+            "schemathesis": lambda: run_schemathesis(site.url, token, args.schema_examples,
+                                                     root),
+        }
+        result = {part: runs[part]() for part in parts}
         access_log = (site.root / "access.log").read_text()
         result["5xx_in_access_log"] = len(re.findall(r'HTTP/1\.[01]" 5\d\d ', access_log))
         shutil.copy(site.root / "gunicorn.log", args.out.parent / "fuzz-gunicorn.log")
@@ -231,8 +313,8 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
-    ok = (result["uploads"]["problem_count"] == 0 and result["site_uploads"]["problem_count"] == 0
-          and result["schemathesis"]["exit_code"] == 0
+    ok = (all(result[part].get("problem_count", 0) == 0 for part in parts)
+          and result.get("schemathesis", {}).get("exit_code", 0) == 0
           and result["5xx_in_access_log"] == 0)
     return 0 if ok else 1
 

@@ -205,7 +205,7 @@ class Site:
         self.url = f"http://127.0.0.1:{port}"
         self.web = Process(
             [str(VENV_BIN / "gunicorn"), "elue.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(self.web_workers), "--timeout", "120", "--access-logfile",
+             "--workers", str(self.web_workers), "--access-logfile",
              str(self.root / "access.log"), "--error-logfile", "-"],
             self.env, self.root / "gunicorn.log")
         self.processes.append(self.web)
@@ -249,7 +249,7 @@ def production_env(root: Path, database_url: str, broker_url: str) -> dict[str, 
         ELUE_STATIC_ROOT=root / "static", ELUE_DAILY_SUBMISSIONS=1_000_000,
         ELUE_DAILY_POINTS=100_000_000, ELUE_MONTHLY_POINTS_PER_TASK=100_000_000,
         ELUE_API_ANON_RATE="1000000/minute", ELUE_API_USER_RATE="1000000/minute",
-        ELUE_API_SUBMIT_RATE="1000000/minute",
+        ELUE_API_SUBMIT_RATE="1000000/minute", ELUE_LIVE_CHECK_RATE="1000000/minute",
         ELUE_LOG_LEVEL="INFO", ELUE_LOG_FORMAT="json",
         # Production timings for the pipeline, shortened only where a fault run would
         # otherwise wait minutes for the reaper.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: Chromium (browser tests), bubblewrap (the
-# sandbox for submitted code), docker-compose (validates docker/compose.yml; no engine) and
+# Debian packages the test suite drives for real: Chromium (browser tests), bubblewrap and
+# libseccomp (the sandbox for submitted code), docker-compose (validates docker/compose.yml; no engine) and
 # wrk (the read load of `make proof`).
 # Installs whatever is missing when it can (root, or sudo without a password); otherwise
 # says what to install and fails.
@@ -12,6 +12,8 @@ missing=()
 for package in "${!COMMAND_OF[@]}"; do
   command -v "${COMMAND_OF[$package]}" >/dev/null 2>&1 || missing+=("$package")
 done
+# libseccomp: the sandbox's filter that allows no second process (a library, not a command).
+ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so' || missing+=(libseccomp2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -30,3 +30,13 @@ def empty_cache():
     otherwise be served an earlier test's page under the same number."""
     cache.clear()
     recent.clear()
+@pytest.fixture(scope="session")
+def work_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("work")
+
+
+@pytest.fixture(autouse=True)
+def private_work_dir(settings, work_root):
+    """The evaluation attempts of this test run work (and are swept) in a folder of its own,
+    never in a checkout's var/ where another run may be working."""
+    settings.ELUE_WORK_DIR = work_root

@@ -53,6 +53,13 @@ class Stack:
     def upload_dir(self) -> Path:
         return self.root / "uploads"
 
+    @property
+    def work_dir(self) -> Path:
+        return self.root / "work"
+
+    def attempt_directories(self) -> list[Path]:
+        return sorted(self.work_dir.glob("elue-sub-*")) if self.work_dir.is_dir() else []
+
     def uploaded_files(self) -> list[Path]:
         return [p for p in self.upload_dir.rglob("*") if p.is_file()]
 
@@ -71,12 +78,13 @@ def stack(transactional_db, settings, tmp_path, hidden_data) -> Stack:
     stack.upload_dir.mkdir(parents=True)
     settings.ELUE_DATA_ROOT = hidden_data
     settings.MEDIA_ROOT = stack.upload_dir
+    settings.ELUE_WORK_DIR = stack.work_dir  # the reaper here sweeps what the workers leave
     for name, value in {**FAST_TIMINGS, **GENEROUS_QUOTA}.items():
         setattr(settings, name, value)
     stack.env = base_env(DATABASE_URL=database_url(connection.settings_dict),
                          ELUE_VAR_DIR=stack.root, ELUE_DATA_ROOT=hidden_data,
-                         ELUE_UPLOAD_DIR=stack.upload_dir, ELUE_LOG_LEVEL="INFO",
-                         **FAST_TIMINGS, **GENEROUS_QUOTA)
+                         ELUE_UPLOAD_DIR=stack.upload_dir, ELUE_WORK_DIR=stack.work_dir,
+                         ELUE_LOG_LEVEL="INFO", **FAST_TIMINGS, **GENEROUS_QUOTA)
     return stack
 
 

@@ -1,8 +1,10 @@
 """Reading an uploaded submission (a zip file or a folder) into a scratch directory.
 
-Uploads are hostile until proven otherwise. Before anything is written, every member is
-checked: no absolute paths, no ``..``, no symlinks, devices or pipes, no encryption, no
-exotic compression, and the declared sizes stay under :class:`ArchiveLimits`. While
+Uploads are hostile until proven otherwise. The end-of-central-directory record is read
+first: too many entries are refused before the archive is opened. Then every member is
+checked before anything is written: no absolute paths, no ``..``, no symlinks, devices or
+pipes, no encryption, no exotic compression, and the declared sizes stay under
+:class:`ArchiveLimits`. While
 extracting, the bytes really written are counted too, because declared sizes can lie.
 Nothing is ever written outside the scratch directory, and on refusal the scratch
 directory is emptied again.
@@ -33,6 +35,9 @@ MAX_PATH_CHARS = 1024
 MAX_NAME_BYTES = 255  # one path component; longer names cannot be created on Linux
 MAX_DEPTH = 16
 MAX_REPORTED = 20
+# A central directory entry is 46 bytes plus its name (at most MAX_PATH_CHARS characters, up
+# to 4 bytes each), extra fields and comment: real tools write a few dozen bytes of extras.
+DIRECTORY_BYTES_PER_MEMBER = 8 * 1024
 
 # Files that archivers and desktops add on their own; never part of a submission.
 JUNK_DIRS = frozenset({"__MACOSX"})
@@ -206,6 +211,7 @@ def copy_capped(src: BinaryIO, dest: Path, name: str, budget: Budget) -> int:
 
 def _extract_zip(source: Path, scratch: Path, limits: ArchiveLimits) -> None:
     try:
+        check_directory_size(source, limits)
         with zipfile.ZipFile(source) as archive:
             members = _checked_members(archive.infolist(), limits)
             # The archive's own size bounds the compressed bytes zipfile can read, so this
@@ -217,6 +223,38 @@ def _extract_zip(source: Path, scratch: Path, limits: ArchiveLimits) -> None:
     # Crafted headers surface as any of these from zipfile's parsing and inflating.
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error,
             NotImplementedError) as exc:
+        raise SubmissionInvalid([_corrupt(exc)]) from None
+
+
+def check_directory_size(source: Path, limits: ArchiveLimits) -> None:
+    """Refuse by the end-of-central-directory record, before ``zipfile`` parses the central
+    directory: it builds an object per entry, so a 47 MB upload of 1,000,000 empty entries
+    would cost seconds and hundreds of megabytes before the member count could be checked.
+
+    ``zipfile`` reads as many entries as fit in the directory's declared size, whatever the
+    declared count, so both are bounded.
+    """
+    with open(source, "rb") as handle:
+        # The record zipfile itself will use (its own search, ZIP64 included).
+        record = zipfile._EndRecData(handle)
+    if record is None:
+        return  # no record: zipfile refuses the file as not a zip
+    entries, directory_bytes = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]
+    if entries > limits.max_members:
+        raise SubmissionInvalid([Problem("archive_too_many_members", f"{entries:,} entries, "
+                                         f"at most {limits.max_members:,} allowed")])
+    most = limits.max_members * DIRECTORY_BYTES_PER_MEMBER
+    if directory_bytes > most:
+        raise SubmissionInvalid([Problem(
+            "archive_too_many_members", f"the archive's list of entries takes "
+            f"{_size(directory_bytes)}, more than {limits.max_members:,} entries need "
+            f"({_size(most)} at most)")])
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
+    try:
+        return archive.open(info)
+    except OSError as exc:  # a crafted local-header offset: a seek outside the file
         raise SubmissionInvalid([_corrupt(exc)]) from None
 
 
@@ -306,7 +344,7 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, parts: tupl
         path.mkdir(parents=True, exist_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(info) as src:
+    with _open_member(archive, info) as src:
         copy_capped(src, path, "/".join(parts), budget)
 
 

@@ -37,6 +37,7 @@ from evaluator.running.sandbox import (
     read_scratch_file,
     run_sandboxed,
 )
+from evaluator.running.sandbox_limits import scratch_full_reason
 
 SUBMISSION = "/submission"
 INPUTS = "/inputs"
@@ -51,12 +52,17 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True)
 class ModelRunOptions:
     """How submitted models are counted and run: sandbox limits, inference batch size in
-    tokens, and the size and seed of the re-run sample checking a kind-3 submission."""
+    tokens, and the size and seed of the re-run sample checking a kind-3 submission.
+    Temporary files go under ``work_dir`` (the system's temporary folder if ``None``);
+    ``check_stop``, called about once a second while a sandbox runs, raises to stop it
+    (the submission was cancelled)."""
 
     policy: SandboxPolicy = field(default_factory=SandboxPolicy)
     token_budget: int = DEFAULT_TOKEN_BUDGET
     sample_size: int = 200
     seed: int = 0
+    work_dir: Path | None = None
+    check_stop: Callable[[], None] | None = None
 
 
 class ModelCodeFailed(EvaluationFailed):
@@ -78,18 +84,24 @@ def _sandbox(job: dict, model: ModelDefinition, options: ModelRunOptions, what: 
              extra_binds: dict[Path, str] | None = None,
              progress: Progress | None = None) -> Path:
     """Run ``job`` in a fresh sandbox; returns its scratch directory (caller removes it)."""
-    work = Path(tempfile.mkdtemp(prefix="elue-model-"))
+    work = Path(tempfile.mkdtemp(prefix="elue-model-", dir=options.work_dir))
     scratch = work / "scratch"
     scratch.mkdir()
     (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
     binds = {**_model_binds(model, work), **(extra_binds or {})}
     forward = _progress_forwarder(scratch, progress)
+
+    def watch() -> None:
+        forward()
+        if options.check_stop is not None:
+            options.check_stop()
+
     # A standard architecture runs no submitter code: without a sandbox it still runs.
     policy = options.policy if model.is_custom else replace(options.policy,
                                                             allow_unsandboxed=True)
     try:
         result = run_sandboxed(["-m", "evaluator.running.sandboxed", "job.json"], scratch, binds,
-                               policy, watch=forward)
+                               policy, watch=watch)
         forward()
     except SandboxUnavailable as error:
         shutil.rmtree(work, ignore_errors=True)
@@ -131,6 +143,9 @@ def _reported_error(scratch: Path, policy: SandboxPolicy) -> str | None:
         return None
     if code == "memory":
         return f"exceeded the memory limit of {policy.memory_mib} MiB"
+    full = scratch_full_reason(message, policy.scratch_mib)
+    if full:
+        return full
     if code in ("network", "process", "write_outside_scratch"):
         return f"model.py {message}"
     return message
@@ -228,7 +243,7 @@ def run_model(model: ModelDefinition, task: TaskSpec, sequences: Sequence[Sequen
               thresholds: Sequence[float | None], pad_id: int, options: ModelRunOptions,
               progress: Progress | None = None) -> list[RunOutput]:
     """Run the model on the token ids ``sequences`` once per threshold, in the sandbox."""
-    inputs = Path(tempfile.mkdtemp(prefix="elue-inputs-"))
+    inputs = Path(tempfile.mkdtemp(prefix="elue-inputs-", dir=options.work_dir))
     inputs.chmod(0o755)  # read by the sandbox's own user
     try:
         write_inputs(inputs, sequences)

@@ -6,10 +6,14 @@ runner do) runs in a child process started by ``run_sandboxed``:
 - bubblewrap (``bwrap``) gives it new PID, network, IPC and UTS namespaces and a new mount
   namespace holding only the system libraries, the Python installation, the evaluator's
   sandbox-side code, the files the caller binds (read-only) and one scratch directory (the
-  only writable place). The network namespace has only its own loopback: the host's Redis
-  and PostgreSQL on 127.0.0.1 are unreachable.
+  only writable place: a tmpfs, from which only the named output files reach the host).
+  The network namespace has only its own loopback: the host's Redis and PostgreSQL on
+  127.0.0.1 are unreachable.
 - ``prlimit`` sets address space, CPU time, processes, file size and open files before the
-  Python interpreter starts; the kernel enforces them.
+  Python interpreter starts; the kernel enforces them. A seccomp filter lets the sandbox
+  start no second process, so the address-space limit is the whole sandbox's memory; the
+  scratch directory is a size-limited tmpfs; the code runs at a lower priority
+  (``evaluator.running.sandbox_limits``).
 - ``setpriv`` drops to an unprivileged user with no capabilities and ``no_new_privs`` when
   the host runs us as root: a user id of its own, drawn at random from a range no account
   uses, so that the process limit counts this sandbox only (a shared id such as "nobody"
@@ -41,9 +45,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluator.running.sandbox_limits import (
+    SCRATCH,
+    nice_arguments,
+    no_new_processes_filter,
+    prepare_outputs,
+    scratch_arguments,
+    scratch_full_reason,
+    seccomp_arguments,
+    seccomp_program,
+)
+
 EVALUATOR_DIR = Path(__file__).resolve().parents[1]  # the whole package, for the sandbox side
 CODE_ROOT = "/elue"  # where the evaluator package appears inside the sandbox
-SCRATCH = "/scratch"  # the sandbox's only writable directory
 SANDBOX_IDS = range(3_000_000, 4_000_000)  # user and group ids no account uses
 MIB = 1024 * 1024
 POLL_SECONDS = 0.2
@@ -51,12 +65,14 @@ POLL_SECONDS = 0.2
 
 @dataclass(frozen=True)
 class SandboxPolicy:
-    """Limits of one sandboxed process; every one is enforced by the kernel or the parent.
+    """Limits of one sandbox; every one is enforced by the kernel or the parent.
 
-    ``memory_mib`` bounds the address space (torch alone maps ~1 GiB), ``cpu_seconds`` the
-    CPU time of each process, ``wall_seconds`` the elapsed time, ``processes`` the number of
-    processes and threads of the unprivileged user, ``file_mib`` the size of any file
-    written, ``open_files`` the open file descriptors; ``threads`` sets torch's threads.
+    ``memory_mib`` bounds the address space (torch alone maps ~1 GiB) of the sandbox's one
+    process (it cannot start another: ``evaluator.running.sandbox_limits``), ``cpu_seconds``
+    its CPU time, ``wall_seconds`` the elapsed time, ``processes`` its threads (the
+    unprivileged user's processes and threads), ``file_mib`` the size of any file written,
+    ``scratch_mib`` everything written (a tmpfs), ``open_files`` the open file descriptors;
+    ``threads`` sets torch's threads.
     """
 
     memory_mib: int = 4096
@@ -66,6 +82,7 @@ class SandboxPolicy:
     file_mib: int = 256
     open_files: int = 256
     threads: int = 1
+    scratch_mib: int = 512
     allow_unsandboxed: bool = False
 
 
@@ -129,7 +146,8 @@ def _parents(target: str, made: set[str]) -> list[str]:
     return args
 
 
-def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> list[str]:
+def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool,
+                    scratch_mib: int = SandboxPolicy.scratch_mib) -> list[str]:
     """The bubblewrap command line up to (not including) the command run inside."""
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
@@ -145,7 +163,7 @@ def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> lis
     args += ["--ro-bind", str(EVALUATOR_DIR), f"{CODE_ROOT}/evaluator"]
     for source, target in binds.items():
         args += _parents(target, made) + ["--ro-bind", str(source), target]
-    args += ["--bind", str(scratch), SCRATCH, "--chdir", SCRATCH, "--clearenv"]
+    args += scratch_arguments(scratch, scratch_mib) + ["--chdir", SCRATCH, "--clearenv"]
     return args
 
 
@@ -176,13 +194,19 @@ def sandbox_problem() -> str | None:
         if shutil.which(tool) is None:
             return (f"{tool} is not installed (Debian/Ubuntu: apt-get install bubblewrap "
                     "util-linux)")
+    try:
+        no_new_processes_filter()
+    except (ImportError, RuntimeError, OSError) as error:
+        return (f"libseccomp is not usable ({error}; Debian/Ubuntu: apt-get install "
+                "libseccomp2)")
     scratch = Path(_scratch_for_probe())
     try:
         root = os.geteuid() == 0
-        command = bwrap_arguments(scratch, {}, root) + (drop_arguments(sandbox_id()) if root
-                                                        else [])
-        done = subprocess.run(command + [sys.executable, "-c", "pass"], capture_output=True,
-                              text=True, timeout=60)
+        with seccomp_program() as fd:
+            command = (bwrap_arguments(scratch, {}, root) + seccomp_arguments(fd)
+                       + (drop_arguments(sandbox_id()) if root else []))
+            done = subprocess.run(command + [sys.executable, "-c", "pass"],
+                                  capture_output=True, text=True, timeout=60, pass_fds=(fd,))
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"bubblewrap could not start a sandbox ({error})"
     finally:
@@ -233,9 +257,11 @@ def prepare_scratch(scratch: Path, uid: int | None) -> None:
 
 
 def sandbox_command(arguments: Sequence[str], scratch: Path, binds: Mapping[Path, str],
-                    policy: SandboxPolicy) -> tuple[list[str], dict[str, str] | None, bool]:
+                    policy: SandboxPolicy, seccomp_fd: int | None = None
+                    ) -> tuple[list[str], dict[str, str] | None, bool]:
     """The command running ``python arguments`` under ``policy``; its environment (``None``:
-    passed with ``--setenv``) and whether it is sandboxed.
+    passed with ``--setenv``) and whether it is sandboxed. ``seccomp_fd`` holds the filter
+    allowing no new process (``sandbox_limits.seccomp_program``).
 
     Raises ``SandboxUnavailable`` when the host cannot sandbox and the policy does not allow
     running unsandboxed.
@@ -245,16 +271,19 @@ def sandbox_command(arguments: Sequence[str], scratch: Path, binds: Mapping[Path
     if problem is None:
         root = os.geteuid() == 0
         uid = sandbox_id() if root else None
-        prepare_scratch(scratch, uid)
+        prepare_outputs(scratch, uid)
         env_args = [a for k, v in sandbox_environment(policy, SCRATCH).items()
                     for a in ("--setenv", k, v)]
-        command = bwrap_arguments(scratch, binds, root) + env_args + limit_arguments(policy)
+        if seccomp_fd is None:  # a programming error: never a sandbox of many processes
+            raise ValueError("a sandbox needs the seccomp filter's file descriptor")
+        command = (bwrap_arguments(scratch, binds, root, policy.scratch_mib) + env_args
+                   + seccomp_arguments(seccomp_fd) + nice_arguments() + limit_arguments(policy))
         return command + (drop_arguments(uid) if root else []) + python, None, True
     if not policy.allow_unsandboxed:
         raise SandboxUnavailable(problem)
     prepare_scratch(scratch, None)
     env = sandbox_environment(policy, str(scratch))
-    return limit_arguments(policy) + python, env, False
+    return nice_arguments() + limit_arguments(policy) + python, env, False
 
 
 def run_sandboxed(arguments: Sequence[str], scratch: Path, binds: Mapping[Path, str] | None = None,
@@ -269,12 +298,15 @@ def run_sandboxed(arguments: Sequence[str], scratch: Path, binds: Mapping[Path, 
     """
     policy = policy or SandboxPolicy()
     scratch = Path(scratch)
-    command, env, sandboxed = sandbox_command(arguments, scratch, binds or {}, policy)
-    started = time.monotonic()
-    with open(scratch / ".stdout", "wb") as out, open(scratch / ".stderr", "wb") as err:
-        process = subprocess.Popen(command, cwd=scratch, env=env or {},
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   start_new_session=True)
+    with _no_new_processes() as seccomp_fd:
+        command, env, sandboxed = sandbox_command(arguments, scratch, binds or {}, policy,
+                                                  seccomp_fd)
+        started = time.monotonic()
+        with open(scratch / ".stdout", "wb") as out, open(scratch / ".stderr", "wb") as err:
+            process = subprocess.Popen(command, cwd=scratch, env=env or {},
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                       start_new_session=True,
+                                       pass_fds=() if seccomp_fd is None else (seccomp_fd,))
     timed_out = _wait(process, policy.wall_seconds, watch)
     seconds = time.monotonic() - started
     stdout, stderr = _tail(scratch / ".stdout"), _tail(scratch / ".stderr")
@@ -282,6 +314,16 @@ def run_sandboxed(arguments: Sequence[str], scratch: Path, binds: Mapping[Path, 
                            sandboxed=sandboxed)
     result.reason = explain(result, policy)
     return result
+
+
+@contextlib.contextmanager
+def _no_new_processes():
+    """The seccomp filter's file descriptor where sandboxes run (else ``None``)."""
+    if sandbox_problem() is not None:
+        yield None
+        return
+    with seccomp_program() as fd:
+        yield fd
 
 
 def _wait(process: subprocess.Popen, wall_seconds: float,
@@ -342,6 +384,9 @@ def explain(result: SandboxResult, policy: SandboxPolicy) -> str | None:
     if code == 0:
         return None
     last = _last_error(result.stderr)
+    full = scratch_full_reason(last, policy.scratch_mib)
+    if full:
+        return full
     if "MemoryError" in last or "bad_alloc" in result.stderr or "Cannot allocate memory" in last:
         return f"exceeded the memory limit of {policy.memory_mib} MiB"
     if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGKILL) \

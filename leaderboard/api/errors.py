@@ -11,8 +11,8 @@ import logging
 import math
 from datetime import datetime, timedelta
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils import timezone
@@ -97,7 +97,7 @@ def domain_response(exc: Exception) -> Response | None:
     if isinstance(exc, RequestDataTooBig):
         return Response({"errors": [error("too_large", str(exc))]},
                         status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    if isinstance(exc, SuspiciousOperation):
+    if isinstance(exc, SuspiciousOperation | BadRequest):
         return Response({"errors": [error("bad_request", str(exc))]},
                         status=status.HTTP_400_BAD_REQUEST)
     return None

@@ -8,12 +8,23 @@ import io
 from rest_framework.renderers import BaseRenderer
 
 ERROR_COLUMNS = ["code", "message", "file", "line", "field"]
+# A spreadsheet reads a cell starting with one of these as a formula (=HYPERLINK(...),
+# +cmd|..., @SUM(...)); tab and carriage return let one hide behind whitespace.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A text cell that a spreadsheet would run as a formula, prefixed with ``'`` so that it
+    shows as text; numbers (negative scores included) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class CSVRenderer(BaseRenderer):
     """Renders a list of flat dicts (one per row) as CSV under the view's ``csv_columns``
     header (written even with no rows); an error body (``{"errors": [...]}``) becomes one
-    row per error."""
+    row per error. Text cells never start a formula (``neutralise``)."""
 
     media_type = "text/csv"
     format = "csv"
@@ -29,5 +40,6 @@ class CSVRenderer(BaseRenderer):
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: neutralise(value) for key, value in row.items()}
+                         for row in rows)
         return out.getvalue().encode(self.charset)

@@ -8,7 +8,9 @@ shared cache), with DRF's rates, scopes and ``Retry-After``. A client may send u
 its rate across the end of a window; the limits are about abuse, not exact accounting.
 
 If the cache does not answer, requests are let through (and the failure logged): the
-throttle protects the server, it must not take the API down with the cache.
+throttle protects the server, it must not take the API down with the cache. Clients are
+counted by ``leaderboard.client_address`` (``X-Forwarded-For`` only from a trusted proxy, so a
+client cannot pose as a new address on every request).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import logging
 
 from rest_framework import throttling
+
+from leaderboard.client_address import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,9 @@ class FixedWindowRateMixin:
 class AnonRateThrottle(FixedWindowRateMixin, throttling.AnonRateThrottle):
     """Anonymous clients, per address: ``ELUE_API_ANON_RATE``."""
 
+    def get_ident(self, request) -> str:
+        return client_address(request.META)
+
 
 class UserRateThrottle(FixedWindowRateMixin, throttling.UserRateThrottle):
     """Authenticated users, per user: ``ELUE_API_USER_RATE``. Anonymous clients are left to
@@ -80,3 +87,6 @@ class UserRateThrottle(FixedWindowRateMixin, throttling.UserRateThrottle):
         if not (request.user and request.user.is_authenticated):
             return None
         return super().get_cache_key(request, view)
+
+    def get_ident(self, request) -> str:
+        return client_address(request.META)

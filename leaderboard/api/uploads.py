@@ -9,15 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import exceptions
 
 from evaluator.errors import SubmissionInvalid
-from leaderboard.uploads import MIB, base_name, name_problems, write_upload
-
-# Room for the form fields and multipart framing on top of the files themselves.
-FORM_OVERHEAD = MIB
+from leaderboard.request_limits import body_too_large
+from leaderboard.uploads import base_name, name_problems, write_upload
 
 
 class UploadTooLarge(exceptions.APIException):
@@ -26,16 +23,11 @@ class UploadTooLarge(exceptions.APIException):
 
 
 def check_size(request) -> None:
-    """Refuse, before reading it, a request larger than ``ELUE_UPLOAD_MAX_MB``."""
-    limit = settings.ELUE_UPLOAD_MAX_MB * MIB
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit + FORM_OVERHEAD:
-        raise UploadTooLarge(f"the upload is {length / MIB:,.1f} MiB; this server accepts at "
-                             f"most {settings.ELUE_UPLOAD_MAX_MB} MiB")
-
+    """Refuse, before reading it, a request larger than ``ELUE_UPLOAD_MAX_MB`` (the
+    middleware ``RefuseOversizedBodies`` already does; this keeps the view safe alone)."""
+    problem = body_too_large(request)
+    if problem is not None:
+        raise UploadTooLarge(problem.message)
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from leaderboard.board_cache import cached, shared_page
 from leaderboard.budget import Budget
 from leaderboard.forms import budget_form
 from leaderboard.models import ReferenceVersion
-from leaderboard.params import BadParameter, optional, parse_int
+from leaderboard.params import optional, parse_int
 from leaderboard.ranking import PARAMETER_TRACKS, LeaderboardRow, in_track
 from leaderboard.views.board_rows import budget_rows_html, rows_html
 
@@ -60,12 +60,10 @@ def task_columns(links: dict[str, dict] | None = None) -> list[dict]:
 
 
 def _track(request) -> int | None:
-    """The parameter track asked for; anything but one of the tracks shows them all."""
-    try:
-        value = optional(request.GET, "track", parse_int)
-    except BadParameter:
-        return None
-    return value if value in PARAMETER_TRACKS else None
+    """The parameter track asked for (``None``: all); anything but one of the tracks is a
+    400 naming the parameter."""
+    return optional(request.GET, "track", lambda text, name: parse_int(text, name,
+                                                                         PARAMETER_TRACKS))
 
 
 def _sort(request, keys: dict) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from leaderboard.accounts import EmailNotConfirmed
 from leaderboard.actions import ActionRefused, cancel, delete_submission, resubmit, set_visibility
 from leaderboard.models import Entry, Submission
+from leaderboard.params import BadParameter, parse_int_list
 from leaderboard.submissions import QuotaExceeded
 
 
@@ -38,7 +39,10 @@ def submissions_status(request):
     """Own submissions' status and rendered card, for the page's poller: those listed in
     ``?ids=1,2`` (the cards still unfinished on the page), or all."""
     submissions = own_submissions(request.user)
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+    try:
+        ids = parse_int_list(request.GET.get("ids", ""), "ids")
+    except BadParameter as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
     if ids:
         submissions = submissions.filter(pk__in=ids)
     return JsonResponse({"submissions": [{

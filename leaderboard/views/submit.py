@@ -25,6 +25,7 @@ from leaderboard.forms import (
 )
 from leaderboard.models import Entry
 from leaderboard.published import create_published_entry
+from leaderboard.request_limits import live_check_refused
 from leaderboard.submissions import QuotaExceeded, submit_bundle, validate_upload
 
 
@@ -59,6 +60,9 @@ def _checked(request, scratch: str, check) -> tuple[object, list[Problem]]:
 @require_POST
 def submit_check(request):
     """The live check: the cheap checks on the chosen files, stored nowhere; JSON."""
+    refused = live_check_refused(request)
+    if refused is not None:
+        return refused
     with tempfile.TemporaryDirectory(prefix="elue-check-") as scratch:
         bundle, problems = _checked(request, scratch, validate_upload)
     if problems:

@@ -162,3 +162,17 @@ def test_a_counter_made_by_the_increment_itself_still_expires(anon, monkeypatch)
         (key, timeout)) or real_touch(key, timeout))
     assert anon.get("/api/v1/tasks/").status_code == 200
     assert touched == [("throttle_anon_127.0.0.1", 60)]
+def test_a_fresh_forwarded_for_per_request_does_not_escape_the_throttle(anon, monkeypatch,
+                                                                         settings):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"anon": "2/minute",
+                                                               "user": "2/minute"})
+    settings.ELUE_TRUSTED_PROXIES = []
+    statuses = [anon.get("/api/v1/tasks/", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
+                for i in range(3)]
+    assert statuses == [200, 200, 429]
+    # Behind a trusted proxy, the address it saw counts: another client is not throttled.
+    settings.ELUE_TRUSTED_PROXIES = ["127.0.0.1"]
+    other = anon.get("/api/v1/tasks/", HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.200")
+    assert other.status_code == 200

@@ -212,3 +212,17 @@ def test_the_csv_within_a_budget_names_each_chosen_point(anon, seeded):
     assert bert["sst-2_point"] == "4L" and bert["sst-2_performance"] == "79.5"
     assert [r["name"] for r in rows] == [r["entry"]["name"]
                                          for r in leaderboard(anon, "&max_mflops=1500")]
+def test_csv_text_cells_never_start_a_formula_but_negative_scores_stay_numbers(anon, seeded,
+                                                                              alice):
+    approved(create_published_entry(
+        alice, [PublishedPoint("sst-2", "", 5000, 50.0)],
+        name='=HYPERLINK("http://evil.example","x")', affiliation="@SUM(1)"))
+    approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 5000, 50.5)],
+                                    name="\tTabbed", affiliation="-2+3"))
+    rows = list(csv.DictReader(io.StringIO(
+        anon.get("/api/v1/leaderboard/?format=csv").content.decode())))
+    by_name = {row["name"]: row for row in rows}
+    evil = by_name["'=HYPERLINK(\"http://evil.example\",\"x\")"]
+    assert evil["affiliation"] == "'@SUM(1)"
+    assert by_name["'\tTabbed"]["affiliation"] == "'-2+3"
+    assert float(evil["sst-2"]) < 0 and evil["sst-2"].startswith("-")  # a number, untouched

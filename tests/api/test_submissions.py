@@ -9,7 +9,14 @@ from django.utils import timezone
 from leaderboard.models import IdempotencyRecord, Submission
 from leaderboard.submissions import submit_bundle
 from tests.api.conftest import errors
-from tests.evaluator.builders import declared_folder, predictions, write, zip_folder
+from tests.evaluator.builders import (
+    declared_folder,
+    predictions,
+    with_bad_header_offset,
+    write,
+    zip_folder,
+    zip_of_empty_entries,
+)
 
 pytestmark = pytest.mark.django_db
 Status = Submission.Status
@@ -305,3 +312,18 @@ def test_it_forgets_responses_after_a_day(as_alice, stored, bundle_zip, enqueued
     IdempotencyRecord.objects.update(created_at=timezone.now() - timezone.timedelta(days=2))
     assert upload(as_alice, bundle_zip, key="old").status_code == 201
     assert Submission.objects.count() == 2 and IdempotencyRecord.objects.count() == 1
+
+
+def test_a_zip_with_a_crafted_header_offset_is_archive_corrupt_not_a_500(as_alice, stored,
+                                                                         tmp_path):
+    bundle = with_bad_header_offset(zip_folder(declared_folder(tmp_path / "b"),
+                                               tmp_path / "b.zip"))
+    response = upload(as_alice, bundle)
+    assert response.status_code == 400, response.content
+    assert [e["code"] for e in errors(response)] == ["archive_corrupt"]
+
+
+def test_a_zip_of_many_empty_entries_is_refused_by_its_end_record(as_alice, stored, tmp_path):
+    response = upload(as_alice, zip_of_empty_entries(tmp_path / "many.zip", 5000))
+    assert response.status_code == 400
+    assert errors(response)[0]["message"] == "5,000 entries, at most 200 allowed"

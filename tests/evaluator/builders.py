@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -63,6 +64,24 @@ def zip_folder(folder: Path, target: Path, keep_folder: bool = True) -> Path:
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
             archive.write(path, path.relative_to(base).as_posix())
+    return target
+
+
+def with_bad_header_offset(upload: Path) -> Path:
+    """The zip with its end record's directory offset moved 1,000 bytes past the truth:
+    zipfile then looks for the first member's local header before the file starts."""
+    data = bytearray(upload.read_bytes())
+    at = data.rfind(b"PK\x05\x06") + 16
+    struct.pack_into("<I", data, at, struct.unpack_from("<I", data, at)[0] + 1000)
+    upload.write_bytes(data)
+    return upload
+
+
+def zip_of_empty_entries(target: Path, count: int) -> Path:
+    """A zip of ``count`` empty entries: a large central directory in a small upload."""
+    with zipfile.ZipFile(target, "w") as archive:
+        for i in range(count):
+            archive.writestr(f"e{i}", b"")
     return target
 
 

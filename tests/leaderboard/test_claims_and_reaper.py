@@ -55,6 +55,18 @@ def test_a_stopped_attempt_notices_at_its_next_step(queued):
         pipeline.progress(attempt, "next step")
 
 
+def test_a_cancel_is_seen_by_the_stop_check_within_its_period(queued,
+                                                            django_assert_num_queries):
+    attempt = claim(queued.pk)
+    check = pipeline.stop_check(attempt, every=3600)
+    check()  # looks: still running
+    actions.cancel(queued)
+    with django_assert_num_queries(0):  # polled five times a second, it looks once a period
+        check()
+    with pytest.raises(pipeline.Stop):
+        pipeline.stop_check(attempt, every=0)()
+
+
 def test_the_reaper_requeues_a_submission_whose_message_was_lost(
         queued, settings, enqueued, django_capture_on_commit_callbacks):
     age(queued, enqueued_at=settings.ELUE_REQUEUE_AFTER + 1)

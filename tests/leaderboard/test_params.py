@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from leaderboard.params import BadParameter, optional, parse_int, parse_positive_number
+from leaderboard.params import (
+    MAX_LIST,
+    BadParameter,
+    optional,
+    parse_int,
+    parse_int_list,
+    parse_positive_number,
+)
 
 
 @pytest.mark.parametrize("text, value", [("40", 40), ("0", 0), ("007", 7)])
@@ -45,3 +52,29 @@ def test_a_long_bad_value_is_cut_short_in_the_message():
     with pytest.raises(BadParameter) as refused:
         parse_positive_number("x" * 5000, "max_mflops")
     assert len(refused.value.message) < 200
+
+
+@pytest.mark.parametrize("value", ["55", "0", "007"])
+def test_it_reads_ascii_digits(value):
+    assert parse_int(value, "track") == int(value)
+
+
+@pytest.mark.parametrize("value", ["²", "1²", "١٢", " 12", "12 ", "+1", "-1", "1_000", "1.0",
+                                   "", "x", "9" * 19])
+def test_it_refuses_what_is_not_plain_digits(value):
+    with pytest.raises(BadParameter, match="track: must be a whole number"):
+        parse_int(value, "track")
+
+
+def test_it_refuses_a_number_outside_the_choices():
+    with pytest.raises(BadParameter, match="track: must be one of 40, 55, got 41"):
+        parse_int("41", "track", (40, 55))
+
+
+def test_a_list_skips_empty_items_and_refuses_a_bad_one():
+    assert parse_int_list("3,,7,", "ids") == [3, 7]
+    assert parse_int_list("", "ids") == []
+    with pytest.raises(BadParameter, match="ids: .*'²'"):
+        parse_int_list("1,²", "ids")
+    with pytest.raises(BadParameter, match=f"at most {MAX_LIST}"):
+        parse_int_list(",".join(["1"] * (MAX_LIST + 1)), "ids")

@@ -67,3 +67,16 @@ def test_it_refuses_a_revoked_token_and_only_the_owner_revokes(alice, django_use
     assert revoke_token(alice, new.token.pk)
     with pytest.raises(TokenInvalid, match="unknown or revoked"):
         authenticate_token(new.plaintext)
+
+
+def test_it_writes_the_last_use_at_most_once_a_minute(alice, django_assert_num_queries):
+    new = create_token(alice, "poller")
+    authenticate_token(new.plaintext)  # the first use is written
+    first = ApiToken.objects.get().last_used_at
+    with django_assert_num_queries(3):  # three look-ups, no UPDATE
+        for _ in range(3):
+            authenticate_token(new.plaintext)
+    assert ApiToken.objects.get().last_used_at == first
+    ApiToken.objects.update(last_used_at=first - timedelta(seconds=61))
+    authenticate_token(new.plaintext)
+    assert ApiToken.objects.get().last_used_at > first

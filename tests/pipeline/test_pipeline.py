@@ -161,6 +161,8 @@ def test_killing_the_worker_mid_evaluation_then_starting_another_loses_nothing(
     assert submission.attempts == 2, describe(submission)
     assert submission.events.filter(message="worker lost; queued again").count() == 1
     assert reap(enqueue_evaluation).restarted == 0
+    # The killed attempt's working directory (the unpacked bundle) did not outlive it.
+    assert redis_stack.attempt_directories() == []
 
 
 def test_a_submission_made_while_redis_is_down_is_scored_once_it_is_back(

@@ -5,6 +5,8 @@ keeps serving (the next, honest, model is run and scored)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from evaluator.data import load_test_set
 from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.model_points import run_points, tokenize
 from evaluator.running.sandbox import sandbox_available
+from leaderboard.actions import cancel
 from leaderboard.models import Entry, Submission
 from leaderboard.submissions import submit_bundle
 from tests.conftest import ELUE_DATA_DIR
@@ -26,6 +29,7 @@ from tests.evaluator.custom_models import (
     multi_exit_model,
     save_weights,
 )
+from tests.pipeline.harness import wait_for
 from tests.stack import describe, finished
 
 pytestmark = [pytest.mark.slow,
@@ -124,3 +128,32 @@ def test_a_kind3_submission_with_weights_shows_its_agreement(redis_stack, worker
     checked, = submission.entry.points.all()
     assert (checked.rerun_examples, checked.rerun_prediction_agreement,
             checked.rerun_exit_agreement) == (1725, 100.0, 100.0)
+
+
+def sandboxes_under(folder: Path) -> list[str]:
+    """The bubblewrap processes whose binds come from ``folder`` (this test's sandboxes, not
+    another run's on the same machine)."""
+    listed = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
+                            text=True).stdout
+    return [line for line in listed.splitlines() if line.startswith("bwrap ") and
+            str(folder) in line]
+
+
+def test_cancelling_stops_a_running_model_within_seconds(redis_stack, workers, alice,
+                                                         tmp_path):
+    redis_stack.env.update({**SANDBOX_ENV, "ELUE_SANDBOX_WALL_SECONDS": "600"})
+    workers.start()
+    sleeper = model_bundle(tmp_path / "sleeper", "import time\ntime.sleep(600)\n")
+    submission = submit_bundle(alice, sleeper, name="Sleeper")
+    wait_for(lambda: sandboxes_under(redis_stack.work_dir), 180, 0.2,
+             lambda: describe(submission))  # model.py is being imported: it sleeps
+    time.sleep(2)  # it prints no progress while it sleeps
+    cancel(submission)
+    cancelled = time.monotonic()
+    wait_for(lambda: not sandboxes_under(redis_stack.work_dir), 30, 0.1,
+             "the sandbox outlived the cancel")
+    assert time.monotonic() - cancelled < 5  # not the 600 s wall time
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.CANCELLED, describe(submission)
+    wait_for(lambda: redis_stack.attempt_directories() == [], 10, 0.1,
+             "the attempt's working directory was left behind")

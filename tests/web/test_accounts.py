@@ -135,8 +135,8 @@ def test_sign_ups_are_limited_per_client_address(client, settings, django_user_m
     assert sign_up(client, "s3", REMOTE_ADDR="10.0.0.8").status_code == 302
     # The address is kept only as a keyed hash.
     assert "10.0.0.7" not in str(list(Account.objects.values_list("signup_ip", flat=True)))
-    # Behind one proxy, the client is the last address it appended.
-    settings.ELUE_PROXY_COUNT = 1
+    # Behind a trusted proxy, the client is the last address it appended.
+    settings.ELUE_TRUSTED_PROXIES = ["10.0.0.1"]
     client.post("/accounts/logout/")
     assert sign_up(client, "s4", REMOTE_ADDR="10.0.0.1",
                    HTTP_X_FORWARDED_FOR="10.0.0.7").status_code == 429

@@ -63,6 +63,9 @@ class Visit:
         self.page.set_default_timeout(20_000)
         self.requests: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
+        self.errors: list[str] = []  # console errors, Content-Security-Policy refusals among them
+        self.page.on("console", lambda message: self.errors.append(message.text)
+                     if message.type == "error" else None)
 
     def go(self, path: str):
         response = self.page.goto(path)
@@ -393,4 +396,24 @@ def test_a_published_entry_shows_the_printed_scores_and_why_they_differ(visit):
     mrpc = page.inner_text('#paper-scores tr[data-task="mrpc"]')
     assert "-5.88" in mrpc and "-5.53" in mrpc and "4L point on SST-2" in mrpc
     tab.shot("entry-published-printed-scores")
+def test_pages_work_under_the_content_security_policy_and_names_stay_text(visit,
+                                                                          django_user_model):
+    from leaderboard.published import PublishedPoint, create_published_entry
+    from tests.reviews import approved
+
+    owner = confirmed_user(django_user_model, "mallory", "pw-mallory-1")
+    approved(create_published_entry(owner, [PublishedPoint("sst-2", "", 900, 91.0)],
+                                    name='<a href="https://evil.example/">Prize</a>'))
+    tab = visit()
+    for path in ("/", "/about/", "/accounts/login/", "/admin/login/"):
+        tab.go(path)
+    tab.go("/api/docs/").wait_for_selector(".swagger-ui .opblock")  # its script ran
+    page = tab.go("/tasks/sst-2/")
+    assert '&lt;a href="https://evil.example/"&gt;Prize&lt;/a&gt;' in chart_traces(page)
+    assert page.locator('#task-chart a[href*="evil.example"]').count() == 0
+    assert '<a href="https://evil.example/">Prize</a>' in page.inner_text("#task-chart")
+    tab.shot("task-sst-2-html-name")
+    log_in(tab, "mallory", "pw-mallory-1")
+    tab.go("/submit/")
+    assert [e for e in tab.errors if "Content Security Policy" in e] == []
     assert tab.foreign_requests() == []

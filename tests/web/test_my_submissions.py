@@ -44,8 +44,15 @@ def test_the_status_endpoint_gives_my_submissions_only(alice_client, alice, bob)
 
 def test_the_status_endpoint_gives_only_the_asked_submissions(alice_client, alice):
     first, second = make_submission(alice), make_submission(alice)
-    body = alice_client.get(f"/me/submissions/status.json?ids={second.pk},x").json()
+    body = alice_client.get(f"/me/submissions/status.json?ids={second.pk},").json()
     assert [s["id"] for s in body["submissions"]] == [second.pk] and first.pk != second.pk
+
+
+@pytest.mark.parametrize("ids", ["1,²", "1,x", "-1"])
+def test_the_status_endpoint_answers_400_to_ids_that_are_not_numbers(alice_client, alice, ids):
+    response = alice_client.get(f"/me/submissions/status.json?ids={ids}")
+    assert response.status_code == 400
+    assert "ids=" in response.json()["error"]
 
 
 def test_the_status_endpoint_needs_an_account(client, db):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from evaluator.benchmark import TASKS
 from leaderboard.models import Entry, Submission
 from leaderboard.testdata import import_test_data
 from tests.conftest import ELUE_DATA_DIR
+from tests.evaluator.builders import with_bad_header_offset, zip_of_empty_entries
 from tests.pipeline.bundles import declared_bundle, malformed_bundle
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +103,47 @@ def test_the_live_check_reports_problems_as_json_and_stores_nothing(alice_client
         "tasks": ["SST-2", "MRPC"], "points": 2, "cost": "declared in costs.json",
         "ignored": []}}
     assert stored_files(server) == [] and not Submission.objects.exists()
+
+
+def test_the_live_check_calls_a_crafted_header_offset_a_corrupt_archive(alice_client, server,
+                                                                        tmp_path):
+    bundle = with_bad_header_offset(declared_bundle(tmp_path / "b.zip", tasks=("sst-2",)))
+    response = alice_client.post("/submit/check/", {"files": [upload(bundle)]})
+    assert response.status_code == 200
+    assert [p["code"] for p in response.json()["problems"]] == ["archive_corrupt"]
+    many = zip_of_empty_entries(tmp_path / "many.zip", 5000)
+    body = alice_client.post("/submit/check/", {"files": [upload(many)]}).json()
+    assert [p["code"] for p in body["problems"]] == ["archive_too_many_members"]
+
+
+def test_an_oversized_upload_is_refused_from_its_length_before_the_body_is_read(alice, server,
+                                                                                tmp_path):
+    # With CSRF enforced, a middleware that read the form for its token would read the whole
+    # body (and the test payload would run out at once): the refusal must come first.
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    bundle = upload(declared_bundle(tmp_path / "b.zip", tasks=("sst-2",)))
+    declared = str(600 * 1024 * 1024)
+    page = client.post("/submit/", {**META, "files": [bundle]}, CONTENT_LENGTH=declared)
+    assert page.status_code == 413
+    assert "the upload is 600.0 MiB; this server accepts at most 512 MiB" in (
+        page.content.decode())
+    check = client.post("/submit/check/", {"files": [bundle]}, CONTENT_LENGTH=declared)
+    assert check.status_code == 413
+    assert [p["code"] for p in check.json()["problems"]] == ["upload_too_large"]
+    assert not Submission.objects.exists()
+
+
+def test_the_live_check_is_throttled_per_user(alice_client, server, tmp_path, settings):
+    cache.clear()
+    settings.ELUE_LIVE_CHECK_RATE = "2/minute"
+    bundle = declared_bundle(tmp_path / "b.zip", tasks=("sst-2",))
+    for _ in range(2):
+        assert alice_client.post("/submit/check/", {"files": [upload(bundle)]}).json()["ok"]
+    refused = alice_client.post("/submit/check/", {"files": [upload(bundle)]})
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert [p["code"] for p in refused.json()["problems"]] == ["throttled"]
+    cache.clear()
 
 
 def test_submitting_needs_an_account(client, server):

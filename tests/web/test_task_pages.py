@@ -146,3 +146,29 @@ def test_it_shows_the_printed_score_beside_each_entrys(client, seeded):
     assert '<td class="num paper">-5.88<sup class="paper-diff"' in bert
     tiny = re.search(r'<tr data-entry="TinyBERT-6L">(.*?)</tr>', html, re.S)[1]
     assert '<td class="num paper">-2.60</td>' in tiny
+def test_names_reach_the_chart_escaped_in_the_legend_and_every_hover(client, seeded, alice):
+    from leaderboard.published import PublishedPoint, create_published_entry
+
+    link = '<a href="https://evil.example">Win</a> 100%{y}'
+    from tests.reviews import approved
+
+    approved(create_published_entry(alice, [PublishedPoint("sst-2", "<b>6L</b>", 1, 99.0)],
+                                    name=link))
+    traces = figures(client.get("/tasks/sst-2/").content.decode())["mflops"]["data"]
+    shown = "&lt;a href=\"https://evil.example\"&gt;Win&lt;/a&gt; 100&#37;{y}"
+    entry = next(t for t in traces if t["name"] == shown)
+    assert entry["text"] == ["&lt;b&gt;6L&lt;/b&gt;"] and shown in entry["hovertemplate"]
+    front = next(t for t in traces if t["name"] == FRONT_NAME)
+    assert f"{shown} (&lt;b&gt;6L&lt;/b&gt;)" in front["text"]  # cheapest and best: on it
+    assert not any("<a " in text for t in traces for text in [t["name"], *t.get("text", [])])
+
+
+def test_every_page_has_a_content_security_policy_without_inline_scripts(client, seeded):
+    for path in ("/", "/tasks/sst-2/", "/about/", "/accounts/login/", "/api/docs/"):
+        response = client.get(path)
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "object-src 'none'" in policy, path
+        assert "frame-ancestors 'none'" in policy and "unsafe-eval" not in policy
+        html = response.content.decode()
+        # Only external scripts and JSON data: an inline script would be blocked.
+        assert not re.findall(r'<script(?![^>]*(?:\bsrc=|type="application/json"))', html), path

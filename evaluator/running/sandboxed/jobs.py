@@ -15,6 +15,7 @@ appends progress lines to ``progress.log``.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import json
 import sys
@@ -58,9 +59,15 @@ def run_job(job: dict) -> None:
 
 
 def _fresh(name: str) -> Path:
-    """``name`` in scratch with whatever the model's code left there (a link) removed."""
+    """``name`` in scratch with whatever the model's code left there (a link) removed. In
+    the sandbox the output files are the worker's own, bound in: they cannot be replaced,
+    and unlinking them fails with ``EBUSY``."""
     path = Path(name)
-    path.unlink(missing_ok=True)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as error:
+        if error.errno != errno.EBUSY:
+            raise
     return path
 
 

@@ -10,9 +10,10 @@ from leaderboard.tasks import enqueue_evaluation
 
 class Command(BaseCommand):
     help = ("Enqueue again submissions stuck in queued, queue again those whose worker was "
-            "lost, and fail those running past the hard time limit.")
+            "lost, fail those running past the hard time limit, and remove the working "
+            "directories of attempts that no longer run.")
 
     def handle(self, **options):
         result = reap(enqueue_evaluation)
         self.stdout.write(f"requeued {result.requeued}, restarted {result.restarted}, "
-                          f"failed {result.failed}")
+                          f"failed {result.failed}, swept {result.swept} working directories")

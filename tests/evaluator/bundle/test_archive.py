@@ -13,7 +13,13 @@ import pytest
 
 from evaluator.bundle.archive import ArchiveLimits, Budget, copy_capped, safe_parts, unpack
 from evaluator.errors import SubmissionInvalid
-from tests.evaluator.builders import write, zip_entries, zip_folder
+from tests.evaluator.builders import (
+    with_bad_header_offset,
+    write,
+    zip_entries,
+    zip_folder,
+    zip_of_empty_entries,
+)
 
 MiB = 1024 * 1024
 
@@ -249,3 +255,37 @@ def test_it_refuses_a_scratch_directory_in_use(tmp_path):
     upload = zip_entries(tmp_path / "up.zip", {"sst-2.tsv": "x"})
     with pytest.raises(ValueError):
         unpack(upload, tmp_path / "scratch")
+
+
+def end_record(data: bytes) -> int:
+    """Where the end-of-central-directory record starts."""
+    return data.rfind(b"PK\x05\x06")
+
+
+def test_a_crafted_local_header_offset_is_a_corrupt_archive_not_an_os_error(tmp_path):
+    upload = with_bad_header_offset(zip_entries(tmp_path / "up.zip", {"sst-2.tsv": "x"}))
+    # what zipfile does with it on its own
+    with pytest.raises(OSError), zipfile.ZipFile(upload) as archive:
+        archive.read("sst-2.tsv")
+    assert refused(upload, tmp_path / "scratch") == ["archive_corrupt"]
+
+
+def test_it_refuses_by_the_end_record_before_opening_the_archive(tmp_path, monkeypatch):
+    upload = zip_of_empty_entries(tmp_path / "up.zip", 5000)
+    monkeypatch.setattr(zipfile, "ZipFile", None)  # opening it would fail the test
+    with pytest.raises(SubmissionInvalid) as caught:
+        unpack(upload, tmp_path / "scratch")
+    problem = caught.value.problems[0]
+    assert problem.code == "archive_too_many_members"
+    assert problem.message == "5,000 entries, at most 200 allowed"
+
+
+def test_it_bounds_the_directory_even_when_the_end_record_lies_about_the_count(tmp_path):
+    upload = zip_of_empty_entries(tmp_path / "up.zip", 2000)
+    data = bytearray(upload.read_bytes())
+    struct.pack_into("<HH", data, end_record(data) + 8, 1, 1)  # "one entry"
+    upload.write_bytes(data)
+    with zipfile.ZipFile(upload) as archive:  # zipfile reads the directory by its size
+        assert len(archive.infolist()) == 2000
+    limits = ArchiveLimits(max_members=5)  # 40 KiB of directory at most; it has ~80 KiB
+    assert refused(upload, tmp_path / "scratch", limits) == ["archive_too_many_members"]

@@ -122,8 +122,8 @@ def test_it_refuses_a_fork_bomb(tmp_path):
     assert "tried to start or signal a process (os.fork)" in reason
 
 
-def test_it_caps_processes_below_the_audit_hook(tmp_path):
-    # libc's fork() is not audited: the process limit and the PID namespace contain it.
+def test_it_refuses_processes_below_the_audit_hook(tmp_path):
+    # libc's fork() is not audited: the kernel (seccomp) refuses it, not one child is made.
     policy = SandboxPolicy(memory_mib=3072, cpu_seconds=60, wall_seconds=30, processes=32)
     reason = mallory_counts(tmp_path, """
 import ctypes
@@ -139,7 +139,7 @@ raise RuntimeError(f'forked {made} errno {ctypes.get_errno()}')
 """, policy)
     made = int(reason.split("forked ")[1].split()[0]), reason
     made, reason = made
-    assert 0 < made < 32 and reason.endswith("errno 11"), reason  # EAGAIN: the limit held
+    assert made == 0 and reason.endswith("errno 1"), reason  # EPERM: no second process
     assert wait_until(lambda: not processes_of_nobody())  # and no child outlived it
 
 
@@ -218,3 +218,52 @@ def test_a_python_under_tmp_stays_visible_inside(tmp_path):
     python_binds = [i for i, a in enumerate(args[:-1])
                     if a == "--ro-bind" and Path(args[i + 1]) in sandbox._python_dirs()]
     assert python_binds and tmpfs < min(python_binds)
+
+
+def run_script(tmp_path: Path, code: str, policy: SandboxPolicy):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    return run_sandboxed(["-c", code], scratch, policy=policy), scratch
+
+
+def test_memory_is_limited_per_sandbox_not_per_process(tmp_path):
+    """The guard can be switched off by the code it guards; what then? No process can be
+    started (fork, raw clone), and threads share the one address space: 256 MiB in all."""
+    policy = SandboxPolicy(memory_mib=256, cpu_seconds=30, wall_seconds=30)
+    result, _ = run_script(tmp_path, """
+import ctypes, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+for start in (os.fork, libc.fork, lambda: libc.syscall(56, 17, 0, 0, 0, 0)):  # 56: clone
+    try:
+        print("child", start())
+    except OSError as error:
+        print("refused", error.errno)
+hoard = []
+def grab():
+    hoard.append(bytearray(100 * 1024 * 1024))
+threads = [threading.Thread(target=grab) for _ in range(4)]  # 400 MiB over four threads
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("held", len(hoard))
+raise MemoryError
+""", policy)
+    lines = result.stdout.split("\n")
+    assert lines[:3] == ["refused 1", "child -1", "child -1"]
+    assert lines[3] in ("held 1", "held 2")  # 100 MiB blocks: 256 MiB in all
+    assert result.reason == "exceeded the memory limit of 256 MiB"
+
+
+def test_scratch_is_a_size_limited_file_system_off_the_host_disk(tmp_path):
+    policy = SandboxPolicy(memory_mib=512, cpu_seconds=30, wall_seconds=30, scratch_mib=64)
+    result, scratch = run_script(tmp_path, """
+import os
+for i in range(100):  # 100 files of 16 MiB: each under the file limit, 1.6 GB in all
+    with open(f"/scratch/tmp/blob-{i}", "wb") as out:
+        out.write(os.urandom(16 * 1024 * 1024))
+""", policy)
+    assert result.reason == ("filled its scratch space of 64 MiB (the only writable place: a "
+                             "size-limited temporary file system, emptied after each run)")
+    on_host = sum(p.stat().st_size for p in scratch.rglob("*") if p.is_file())
+    assert on_host < 1024 * 1024  # the logs; the blobs never reached the host
