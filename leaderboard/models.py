@@ -81,6 +81,9 @@ class Basis(models.TextChoices):
     DIGITIZED = "digitized", "read from a paper figure (about ±0.3%)"
     DECLARED = "declared", "declared by the submitter (unverified)"
     COUNTED = "counted", "counted by the platform from the model definition"
+    # A model.py counted from its captured graph but never run (no weights): the
+    # predictions need not come from that computation.
+    CODE = "code", "counted from submitted code, not run"
 
 
 class ReferencePoint(models.Model):
@@ -279,6 +282,9 @@ class Submission(models.Model):
                                  related_name="submission")
     # Deleting keeps this row (without its files or entry) so that the quota still counts it.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The secret seed of the scored evaluation's re-run sample (docs/integrity.md): kept so
+    # the ELUE team can reproduce the check, never shown to anyone through the site or API.
+    rerun_seed = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = SubmissionQuerySet.as_manager()
 

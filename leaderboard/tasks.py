@@ -9,6 +9,7 @@ set the status.
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 import time
 from dataclasses import asdict
@@ -29,14 +30,15 @@ from leaderboard.uploads import archive_limits, upload_root
 
 if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
     from evaluator.evaluate import Report
+    from evaluator.running.custom_code import ModelRunOptions
 
 logger = logging.getLogger(__name__)
 
 
 def run_evaluation(claim: pipeline.Claim, submission: Submission,
-                   reference: ReferenceVersion | None) -> Report:
+                   reference: ReferenceVersion | None, options: ModelRunOptions) -> Report:
     """Unpack the stored bundle in a scratch directory and evaluate it, scoring against the
-    curves of ``reference``."""
+    curves of ``reference``, running submitted models with ``options``."""
     # The evaluation stack (torch, transformers, fvcore) loads in the worker that runs it,
     # never in the web process that imports this module to enqueue.
     from evaluator.bundle.load import load_bundle
@@ -47,13 +49,13 @@ def run_evaluation(claim: pipeline.Claim, submission: Submission,
                              archive_limits())
         return evaluate_bundle(bundle, Path(settings.ELUE_DATA_ROOT), require_labels=True,
                                progress=lambda message: pipeline.progress(claim, message),
-                               curves=reference_curves_by_slug(reference),
-                               options=model_run_options(seed=submission.pk))
+                               curves=reference_curves_by_slug(reference), options=options)
 
 
-def model_run_options(seed: int = 0):
-    """Sandbox limits and inference settings for submitted models, from the settings."""
-    from evaluator.running.custom_code import ModelRunOptions
+def model_run_options(seed: int = 0) -> ModelRunOptions:
+    """Sandbox limits and inference settings for submitted models, from the settings, with
+    a fresh sandbox time budget for one evaluation and ``seed`` for the re-run sample."""
+    from evaluator.running.custom_code import ModelRunOptions, SandboxBudget
     from evaluator.running.sandbox import SandboxPolicy
 
     policy = SandboxPolicy(
@@ -63,7 +65,14 @@ def model_run_options(seed: int = 0):
         threads=settings.ELUE_SANDBOX_THREADS,
         allow_unsandboxed=settings.ELUE_ALLOW_UNSANDBOXED_CODE)
     return ModelRunOptions(policy, settings.ELUE_INFERENCE_TOKEN_BUDGET,
-                           settings.ELUE_RERUN_SAMPLE, seed)
+                           settings.ELUE_RERUN_SAMPLE, seed,
+                           SandboxBudget(settings.ELUE_SANDBOX_BUDGET_SECONDS))
+
+
+def draw_seed() -> int:
+    """A secret seed for one evaluation's re-run sample: sequential ids or a clock would let
+    a submitter make the files agree with the model on the sample only (docs/integrity.md)."""
+    return secrets.randbits(63)
 
 
 def describe(error: InvalidInput) -> str:
@@ -83,9 +92,11 @@ def evaluate_submission(self, submission_id: int) -> str:
         return "nothing to do"
     submission = Submission.objects.get(pk=submission_id)
     reference = ReferenceVersion.objects.current()
+    seed = draw_seed()
+    options = model_run_options(seed)
     with pipeline.Heartbeat(claim):
         try:
-            report = run_evaluation(claim, submission, reference)
+            report = run_evaluation(claim, submission, reference, options)
         except pipeline.Stop:
             return "stopped"
         except DataInvalid as error:
@@ -104,8 +115,12 @@ def evaluate_submission(self, submission_id: int) -> str:
             return "failed"
         except SoftTimeLimitExceeded:
             limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
-            pipeline.fail(claim, f"evaluation took longer than the {limit} s limit; this does "
-                          "not count against your daily quota", platform_fault=True)
+            if options.budget.ran_code:  # the submitted model had its time: its failure
+                pipeline.fail(claim, f"evaluation took longer than the {limit} s limit after "
+                              "running the submitted model", platform_fault=False)
+            else:
+                pipeline.fail(claim, f"evaluation took longer than the {limit} s limit; this "
+                              "does not count against your daily quota", platform_fault=True)
             return "timed out"
         except Exception:
             logger.exception("evaluating submission %s failed", submission_id)
@@ -113,16 +128,17 @@ def evaluate_submission(self, submission_id: int) -> str:
                           "notified, and this does not count against your quota",
                           platform_fault=True)
             return "error"
-        return save_report(claim, report, reference.pk if reference else None)
+        return save_report(claim, report, reference.pk if reference else None, seed=seed)
 
 
 def save_report(claim: pipeline.Claim, report: Report, scored_against: int | None,
-                tries: int = 3) -> str:
-    """Record the result, retrying a failing database briefly (e.g. a locked SQLite file)
-    rather than leaving the submission running until the reaper calls its worker lost."""
+                tries: int = 3, seed: int | None = None) -> str:
+    """Record the result (and the evaluation's secret re-run ``seed``), retrying a failing
+    database briefly (e.g. a locked SQLite file) rather than leaving the submission running
+    until the reaper calls its worker lost."""
     for attempt in range(1, tries + 1):
         try:
-            recorded = pipeline.record_report(claim, report, scored_against)
+            recorded = pipeline.record_report(claim, report, scored_against, rerun_seed=seed)
             return "scored" if recorded else "superseded"
         except DatabaseError:
             logger.warning("saving submission %s failed (try %d of %d)", claim.submission_id,
