@@ -130,15 +130,15 @@ def _sandbox(job: dict, binds: dict[Path, str], options: ModelRunOptions, what: 
     """Run ``job`` in a fresh sandbox with ``binds``; returns its scratch directory (the
     caller removes it with ``_cleanup``). ``code``: the job may meet submitter-made input
     (a ``model.py``, its graphs), so it runs only where the host can sandbox."""
+    policy = options.policy if code else replace(options.policy, allow_unsandboxed=True)
+    if options.budget is not None:
+        policy = options.budget.policy(policy)
+        options.budget.ran_code = options.budget.ran_code or code
     work = Path(tempfile.mkdtemp(prefix="elue-model-"))
     scratch = work / "scratch"
     scratch.mkdir()
     (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
     forward = _progress_forwarder(scratch, progress)
-    policy = options.policy if code else replace(options.policy, allow_unsandboxed=True)
-    if options.budget is not None:
-        policy = options.budget.policy(policy)
-        options.budget.ran_code = options.budget.ran_code or code
     try:
         result = run_sandboxed(["-m", "evaluator.running.sandboxed", "job.json"], scratch, binds,
                                policy, watch=forward)
