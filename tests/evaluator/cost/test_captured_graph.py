@@ -18,6 +18,7 @@ from evaluator.cost.captured_graph import (
 )
 from tests.evaluator.cost.graph_helpers import Tiny, capture, captured, edit
 
+pytestmark = pytest.mark.slow  # each builds and captures a model (seconds)
 
 def run(graph, model, ids, mask):
     tensors = state_tensors(graph, {k: v for k, v in model.state_dict().items()}, {})

@@ -20,6 +20,8 @@ from evaluator.cost.graph_count import (
 from tests.evaluator.cost.graph_helpers import Tiny, capture, captured, tiny_macs
 from tests.evaluator.custom_models import COST_EFF, macs, multi_exit_model, parameters
 
+pytestmark = pytest.mark.slow  # each builds and captures a model (seconds)
+
 LENGTHS = [1, 2, 7, 8, 23, 64, 103, 512]
 
 
