@@ -20,6 +20,7 @@ from tests.evaluator.cost.graph_helpers import Tiny, capture, captured, edit
 
 pytestmark = pytest.mark.slow  # each builds and captures a model (seconds)
 
+
 def run(graph, model, ids, mask):
     tensors = state_tensors(graph, {k: v for k, v in model.state_dict().items()}, {})
     users = iter((ids, mask))
