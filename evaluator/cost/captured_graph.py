@@ -472,6 +472,11 @@ def interpret(graph: CapturedGraph, inputs: list, device: str = "cpu",
 
     class Run(torch.fx.Interpreter):
         def call_function(self, target, args, kwargs):
+            if not isinstance(target, torch._ops.OpOverload) and any(
+                    isinstance(a, torch.Tensor) for a in (*args, *kwargs.values())):
+                # Python's operators on tensors would compute unseen by the rules.
+                raise GraphInvalid(f"the graph applies {target} to a tensor; only ATen "
+                                   "operators may compute on tensors")
             args = tuple(place if isinstance(a, torch.device) else a for a in args)
             if "device" in kwargs:
                 kwargs = {**kwargs, "device": place}

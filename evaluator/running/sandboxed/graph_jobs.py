@@ -162,13 +162,13 @@ class GraphRunner:
         users = iter((ids, mask))
         inputs = [next(users) if t is None else t for t in tensors]
         meter = WorkMeter()
-        outputs = interpret(graph, inputs, observe=meter)
         batch, length = int(ids.shape[0]), int(ids.shape[1])
         counter = self.counters[name]
         try:
+            outputs = interpret(graph, inputs, observe=meter)
             check_batch(meter.work, batch, length, counter.single(length), counter.what)
         except GraphInvalid as error:
-            raise JobFailed("bad_graph", str(error)) from None
+            raise JobFailed("bad_graph", f"{counter.what}: {error}") from None
         return outputs
 
 

@@ -128,3 +128,18 @@ def test_weights_must_fit_the_captured_model(tmp_path):
     del state["head.weight"]
     with pytest.raises(GraphInvalid, match="head.weight is not in the weights"):
         state_tensors(graph, state, {})
+
+
+def test_python_operators_may_not_compute_on_tensors(tmp_path):
+    path = capture(Tiny(), tmp_path)
+
+    def swap(raw):
+        node = next(n for n in raw["graph_module"]["graph"]["nodes"]
+                    if n["target"] == "torch.ops.aten.add.Tensor")
+        node["target"] = "_operator.add"
+        node["inputs"] = [{"name": "a", "arg": node["inputs"][0]["arg"], "kind": 1},
+                          {"name": "b", "arg": node["inputs"][1]["arg"], "kind": 1}]
+
+    graph = load_program(edit(path, swap))
+    with pytest.raises(GraphInvalid, match="only ATen operators may compute on tensors"):
+        interpret(graph, graph.meta_inputs(1, 8), device="meta")
