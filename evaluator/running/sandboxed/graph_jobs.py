@@ -166,9 +166,12 @@ class GraphRunner:
         counter = self.counters[name]
         try:
             outputs = interpret(graph, inputs, observe=meter)
-            check_batch(meter.work, batch, length, counter.single(length), counter.what)
         except GraphInvalid as error:
             raise JobFailed("bad_graph", f"{counter.what}: {error}") from None
+        try:
+            check_batch(meter.work, batch, length, counter.single(length), counter.what)
+        except GraphInvalid as error:
+            raise JobFailed("bad_graph", str(error)) from None
         return outputs
 
 
