@@ -147,6 +147,7 @@ def test_it_measures_how_a_kind3_submission_agrees_with_a_rerun(tmp_path):
     report = evaluate_bundle(load_bundle(folder, tmp_path / "scratch-check"), ELUE_DATA_DIR,
                              curves={}, options=everything)
     checked = report.tasks[0].points[0]
+    assert checked.basis == "counted"  # ELUE ran the graphs it counted, on the sample
     assert checked.rerun_examples == 1725
     assert checked.rerun_prediction_agreement == pytest.approx(100 * (1 - flipped / 1725))
     assert checked.rerun_exit_agreement == 100.0
