@@ -351,6 +351,17 @@ ELUE_SANDBOX_SCRATCH_MB = env_int("ELUE_SANDBOX_SCRATCH_MB", 512)  # all it writ
 ELUE_SANDBOX_THREADS = env_int("ELUE_SANDBOX_THREADS", 1)  # torch threads inside
 ELUE_INFERENCE_TOKEN_BUDGET = env_int("ELUE_INFERENCE_TOKEN_BUDGET", 8192)  # tokens per batch
 ELUE_RERUN_SAMPLE = env_int("ELUE_RERUN_SAMPLE", 200)  # kind-3 examples re-run per point
+# All sandbox runs of one evaluation together (capturing, counting, running). It must end
+# before the task's soft limit, leaving the platform's own work time: a submission whose
+# model uses it up fails as its own fault, never as the platform's (docs/integrity.md).
+ELUE_SANDBOX_BUDGET_SECONDS = env_int("ELUE_SANDBOX_BUDGET_SECONDS", 1500)
+SANDBOX_BUDGET_MARGIN = 60  # seconds of the soft limit kept for tokenising and scoring
+if ELUE_SANDBOX_BUDGET_SECONDS + SANDBOX_BUDGET_MARGIN > CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"ELUE_SANDBOX_BUDGET_SECONDS={ELUE_SANDBOX_BUDGET_SECONDS} must be at least "
+        f"{SANDBOX_BUDGET_MARGIN} s below ELUE_TASK_SOFT_TIME_LIMIT="
+        f"{CELERY_TASK_SOFT_TIME_LIMIT}: a model that uses up its sandbox time must fail "
+        "before the task's time limit")
 # Run custom model code with limits but no namespaces where bubblewrap is unusable. Only for
 # a host where every submitter is trusted: the code could then read the database settings.
 ELUE_ALLOW_UNSANDBOXED_CODE = env_bool("ELUE_ALLOW_UNSANDBOXED_CODE", False)

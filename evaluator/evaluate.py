@@ -34,6 +34,9 @@ from evaluator.score import (
 
 COUNTED = "counted"
 DECLARED = "declared"
+# Counted from a model.py's captured graph that the platform never ran (kind 3 without
+# weights): the files' predictions may come from another computation.
+CODE_NOT_RUN = "code"
 
 if TYPE_CHECKING:
     from evaluator.cost.per_example import CostModel
@@ -154,22 +157,27 @@ def counted_reports(points: list[PointFiles], cost: CostModel, lengths: np.ndarr
 
 
 def custom_reports(points: list[PointFiles], cost: CustomCost, lengths: np.ndarray,
-                   performances: list[float | None]) -> list[PointReport]:
-    """Count every point of one task with the sandbox's counts of a ``model.py``."""
+                   performances: list[float | None], ran: set[str]) -> list[PointReport]:
+    """Count every point of one task with the counts of a ``model.py``'s captured graphs;
+    a point is ``counted`` if the platform ran those graphs for it (its name in ``ran``),
+    else ``code`` (counted from submitted code, not run)."""
     from evaluator.running.custom_code import point_cost_of
 
     reports = []
     for point, performance in zip(points, performances, strict=True):
         exits = None if point.exit_layers is None else np.asarray(point.exit_layers)
-        reports.append(_counted(point, performance, point_cost_of(cost, lengths, exits)))
+        basis = COUNTED if point.point in ran else CODE_NOT_RUN
+        reports.append(_counted(point, performance, point_cost_of(cost, lengths, exits),
+                                basis))
     return reports
 
 
-def _counted(point: PointFiles, performance: float | None, stats) -> PointReport:
+def _counted(point: PointFiles, performance: float | None, stats,
+             basis: str = COUNTED) -> PointReport:
     """The report of a point whose cost the platform counted (``stats``: a ``PointCost``)."""
     return PointReport(
         point.task.slug, point.point, point.predictions_file, performance, stats.mean_mflops,
-        stats.mparams, COUNTED, stats.median_mflops, stats.p95_mflops, stats.exit_histogram)
+        stats.mparams, basis, stats.median_mflops, stats.p95_mflops, stats.exit_histogram)
 
 
 def attach_agreements(reports: list[PointReport],
@@ -195,30 +203,33 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
     # Standard architectures without weights tokenise inside definition_costs only.
     tokens = model_points.tokenize(model, test_sets) if model.is_custom or model.runnable \
         else {}
-    if runs:
-        bundle.points = model_points.run_points(bundle, test_sets, tokens, options, progress)
-        check_model_points(bundle, rules)
-    if progress:
-        progress("counting FLOPs per example")
-    costs, custom = {}, {}
-    if bundle.model.is_custom:
-        counted = model_points.custom_costs(bundle, tokens, options)
-        custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
-    else:
-        from evaluator.cost.definition import definition_costs
-        from evaluator.running.limited import run_limited
+    with model_points.CapturedGraphs(bundle, options, progress) as graphs:
+        if runs:
+            bundle.points = model_points.run_points(bundle, test_sets, tokens, options,
+                                                    progress, graphs)
+            check_model_points(bundle, rules)
+        if progress:
+            progress("counting FLOPs per example")
+        costs, custom = {}, {}
+        if bundle.model.is_custom:
+            counted = model_points.custom_costs(bundle, tokens, options, graphs)
+            custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
+        else:
+            from evaluator.cost.definition import definition_costs
+            from evaluator.running.limited import run_limited
 
-        # Under the sandbox's limits, in a child process: what gets built is the submitter's
-        # choice even though no submitter code runs.
-        costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
-                            options.policy, options.check_stop, work_dir=options.work_dir)
-    agreements = {}
-    if bundle.model.runnable and not runs:
-        agreements = model_points.rerun_agreements(bundle, tokens, options, progress)
-        for (slug, point), found in agreements.items():
-            if progress:
-                progress(f"{slug} {point or 'static'}: {found.predictions:.1f}% of "
-                         f"{found.examples} re-run predictions agree with the files")
+            # Under the sandbox's limits, in a child process: what gets built is the
+            # submitter's choice even though no submitter code runs.
+            costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
+                                options.policy, options.check_stop, work_dir=options.work_dir)
+        agreements = {}
+        if bundle.model.runnable and not runs:
+            agreements = model_points.rerun_agreements(bundle, tokens, options, progress,
+                                                       graphs)
+    for (slug, point), found in agreements.items():
+        if progress:
+            progress(f"{slug} {point or 'static'}: {found.predictions:.1f}% of "
+                     f"{found.examples} re-run predictions agree with the files")
     return costs, custom, agreements
 
 
@@ -263,6 +274,7 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     curves = reference_curves() if curves is None else curves
     test_sets = load_task_data(data_dir, bundle, require_labels)
     costs, custom, agreements = {}, {}, {}
+    runs = bundle.runs_model
     if bundle.model is not None:
         if progress:
             progress("tokenising the test sets")
@@ -274,7 +286,9 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
         points = [p for p in bundle.points if p.task.slug == task.slug]
         performances = [performance_of(p, test_sets[task.slug]) for p in points]
         if custom:
-            reports = custom_reports(points, *custom[task.slug], performances)
+            ran = {p.point for p in points} if runs else \
+                {point for slug, point in agreements if slug == task.slug}
+            reports = custom_reports(points, *custom[task.slug], performances, ran)
         elif bundle.model is not None:
             reports = counted_reports(points, *costs[task.slug], performances)
         else:

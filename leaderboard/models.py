@@ -117,6 +117,9 @@ class Basis(models.TextChoices):
     DIGITIZED = "digitized", "read from a paper figure (about ±0.3%)"
     DECLARED = "declared", "declared by the submitter (unverified)"
     COUNTED = "counted", "counted by the platform from the model definition"
+    # A model.py counted from its captured graph but never run (no weights): the
+    # predictions need not come from that computation.
+    CODE = "code", "counted from submitted code, not run"
 
 
 class ReferencePoint(models.Model):
@@ -409,6 +412,9 @@ class Submission(models.Model):
     points_by_task = models.JSONField(
         default=dict, blank=True, help_text="Operating points per task slug, counted against "
         "the point budgets (ELUE_DAILY_POINTS, ELUE_MONTHLY_POINTS_PER_TASK).")
+    # The secret seed of the scored evaluation's re-run sample (docs/integrity.md): kept so
+    # the ELUE team can reproduce the check, never shown to anyone through the site or API.
+    rerun_seed = models.BigIntegerField(null=True, blank=True, editable=False)
 
     objects = SubmissionQuerySet.as_manager()
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation c
     from evaluator.evaluate import PointReport, Report
 
 Status = Submission.Status
-BASIS = {"counted": Basis.COUNTED, "declared": Basis.DECLARED}
+BASIS = {"counted": Basis.COUNTED, "declared": Basis.DECLARED, "code": Basis.CODE}
 
 
 class Busy(Exception):
@@ -166,16 +166,19 @@ def _scores(entry: Entry, report: Report, scored_against: int | None) -> dict[in
 
 
 @transaction.atomic
-def record_report(claim: Claim, report: Report, scored_against: int | None) -> bool:
+def record_report(claim: Claim, report: Report, scored_against: int | None,
+                  rerun_seed: int | None = None) -> bool:
     """Create the entry, its points and scores, and mark the submission scored; a no-op
     returning ``False`` if this attempt no longer holds the submission. ``scored_against``
-    is the reference version whose curves the evaluation used."""
+    is the reference version whose curves the evaluation used; ``rerun_seed`` the secret
+    seed of its re-run sample (kept for the ELUE team, never shown)."""
     submission = holding(claim).select_for_update().first()
     if submission is None:
         return False
     entry = _create_entry(submission, report)
     scores = _scores(entry, report, scored_against)
-    holding(claim).update(status=Status.SCORED, entry=entry, finished_at=timezone.now())
+    holding(claim).update(status=Status.SCORED, entry=entry, finished_at=timezone.now(),
+                          rerun_seed=rerun_seed)
     overall = overall_score(scores)
     shown = "no reference" if overall is None else f"ELUE score {overall:+.2f}"
     submission.record_event(Status.SCORED, f"scored on {len(scores)} task(s): {shown}")

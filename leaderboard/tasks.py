@@ -10,10 +10,10 @@ directories of attempts that no longer run (``leaderboard.workdirs``).
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING
 
 from celery import shared_task
@@ -35,17 +35,18 @@ from leaderboard.workdirs import attempt_directory, sweep
 if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
     from evaluator.bundle.point_rules import PredictionRecord
     from evaluator.evaluate import Report
+    from evaluator.running.custom_code import ModelRunOptions
 
 logger = logging.getLogger(__name__)
 
 
 def run_evaluation(claim: pipeline.Claim, submission: Submission,
-                   reference: ReferenceVersion | None
+                   reference: ReferenceVersion | None, options: ModelRunOptions
                    ) -> tuple[Report, list[PredictionRecord]]:
-    """Unpack the stored bundle in a scratch directory and evaluate it on the stored test
-    data, scoring against the curves of ``reference``. Returns the report and, for a model
-    the platform ran, the records of the points it produced (files' points were recorded at
-    upload)."""
+    """Unpack the stored bundle in the attempt's working directory and evaluate it on the
+    stored test data, scoring against the curves of ``reference``, running submitted models
+    with ``options``. Returns the report and, for a model the platform ran, the records of
+    the points it produced (files' points were recorded at upload)."""
     # The evaluation stack (torch, transformers, fvcore) loads in the worker that runs it,
     # never in the web process that imports this module to enqueue.
     from evaluator.bundle.load import load_bundle
@@ -61,20 +62,19 @@ def run_evaluation(claim: pipeline.Claim, submission: Submission,
         bundle = load_bundle(upload, work / "bundle", archive_limits(), rules=rules)
         data_dir = fetch_test_data(bundle.tasks, work / "data")
         ran_model = bundle.runs_model
-        options = model_run_options(seed=submission.pk, work_dir=work,
-                                    check_stop=pipeline.stop_check(claim))
         report = evaluate_bundle(bundle, data_dir, require_labels=True,
                                  progress=lambda message: pipeline.progress(claim, message),
-                                 curves=reference_curves_by_slug(reference), options=options,
-                                 rules=rules)
+                                 curves=reference_curves_by_slug(reference),
+                                 options=replace(options, work_dir=work), rules=rules)
         return report, [record_of(p) for p in bundle.points] if ran_model else []
 
 
-def model_run_options(seed: int = 0, work_dir: Path | None = None,
-                      check_stop: Callable[[], None] | None = None):
-    """Sandbox limits and inference settings for submitted models, from the settings;
-    temporary files under ``work_dir``; ``check_stop`` raises when the attempt must stop."""
-    from evaluator.running.custom_code import ModelRunOptions
+def model_run_options(seed: int = 0, check_stop: Callable[[], None] | None = None
+                      ) -> ModelRunOptions:
+    """Sandbox limits and inference settings for submitted models, from the settings, with
+    a fresh sandbox time budget for one evaluation and ``seed`` for the re-run sample;
+    ``check_stop`` raises when the attempt must stop (cancelled)."""
+    from evaluator.running.custom_code import ModelRunOptions, SandboxBudget
     from evaluator.running.sandbox import SandboxPolicy
 
     policy = SandboxPolicy(
@@ -84,8 +84,15 @@ def model_run_options(seed: int = 0, work_dir: Path | None = None,
         scratch_mib=settings.ELUE_SANDBOX_SCRATCH_MB, threads=settings.ELUE_SANDBOX_THREADS,
         allow_unsandboxed=settings.ELUE_ALLOW_UNSANDBOXED_CODE)
     return ModelRunOptions(policy, settings.ELUE_INFERENCE_TOKEN_BUDGET,
-                           settings.ELUE_RERUN_SAMPLE, seed, work_dir=work_dir,
+                           settings.ELUE_RERUN_SAMPLE, seed,
+                           SandboxBudget(settings.ELUE_SANDBOX_BUDGET_SECONDS),
                            check_stop=check_stop)
+
+
+def draw_seed() -> int:
+    """A secret seed for one evaluation's re-run sample: sequential ids or a clock would let
+    a submitter make the files agree with the model on the sample only (docs/integrity.md)."""
+    return secrets.randbits(63)
 
 
 def describe(error: InvalidInput) -> str:
@@ -105,9 +112,11 @@ def evaluate_submission(self, submission_id: int) -> str:
         return "nothing to do"
     submission = Submission.objects.get(pk=submission_id)
     reference = ReferenceVersion.objects.current()
+    seed = draw_seed()
+    options = model_run_options(seed, check_stop=pipeline.stop_check(claim))
     with pipeline.Heartbeat(claim):
         try:
-            report, produced = run_evaluation(claim, submission, reference)
+            report, produced = run_evaluation(claim, submission, reference, options)
             # A model the platform ran: its points exist only now, and are held to the
             # account's earlier ones before anything about them is recorded.
             record_model_points(submission, produced)
@@ -129,8 +138,12 @@ def evaluate_submission(self, submission_id: int) -> str:
             return "failed"
         except SoftTimeLimitExceeded:
             limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
-            pipeline.fail(claim, f"evaluation took longer than the {limit} s limit; this does "
-                          "not count against your daily quota", platform_fault=True)
+            if options.budget.ran_code:  # the submitted model had its time: its failure
+                pipeline.fail(claim, f"evaluation took longer than the {limit} s limit after "
+                              "running the submitted model", platform_fault=False)
+            else:
+                pipeline.fail(claim, f"evaluation took longer than the {limit} s limit; this "
+                              "does not count against your daily quota", platform_fault=True)
             return "timed out"
         except Exception:
             logger.exception("evaluating submission %s failed", submission_id)
@@ -138,16 +151,17 @@ def evaluate_submission(self, submission_id: int) -> str:
                           "notified, and this does not count against your quota",
                           platform_fault=True)
             return "error"
-        return save_report(claim, report, reference.pk if reference else None)
+        return save_report(claim, report, reference.pk if reference else None, seed=seed)
 
 
 def save_report(claim: pipeline.Claim, report: Report, scored_against: int | None,
-                tries: int = 3) -> str:
-    """Record the result, retrying a failing database briefly (e.g. a locked SQLite file)
-    rather than leaving the submission running until the reaper calls its worker lost."""
+                tries: int = 3, seed: int | None = None) -> str:
+    """Record the result (and the evaluation's secret re-run ``seed``), retrying a failing
+    database briefly (e.g. a locked SQLite file) rather than leaving the submission running
+    until the reaper calls its worker lost."""
     for attempt in range(1, tries + 1):
         try:
-            recorded = pipeline.record_report(claim, report, scored_against)
+            recorded = pipeline.record_report(claim, report, scored_against, rerun_seed=seed)
             return "scored" if recorded else "superseded"
         except DatabaseError:
             logger.warning("saving submission %s failed (try %d of %d)", claim.submission_id,

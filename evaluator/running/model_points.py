@@ -1,18 +1,23 @@
-"""Operating points of submitted models: tokenising once, running kind 4, counting custom
-code per task, and checking kind-3 files against a re-run sample (SPEC §2 kinds 3 and 4).
+"""Operating points of submitted models: tokenising once, capturing a ``model.py``'s graphs,
+running kind 4, counting custom code per task, and checking kind-3 files against a re-run
+sample (SPEC §2 kinds 3 and 4).
 
 ``evaluator.evaluate`` calls these in order::
 
     tokens = tokenize(bundle.model, test_sets)
-    bundle.points = run_points(bundle, test_sets, tokens, options, progress)   # kind 4
-    costs = custom_costs(bundle, tokens, options)                              # model.py
-    checks = rerun_agreements(bundle, tokens, options, progress)               # weights
+    with CapturedGraphs(bundle, options, progress) as graphs:                   # model.py
+        bundle.points = run_points(bundle, test_sets, tokens, options, progress, graphs)
+        costs = custom_costs(bundle, tokens, options, graphs)
+        checks = rerun_agreements(bundle, tokens, options, progress, graphs)    # weights
+
+A ``model.py`` is captured once per number of labels, with every graph the evaluation needs
+(``graph_plans``); counting and running then use only those graphs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,15 +25,20 @@ from evaluator.bundle.load import Bundle, PointFiles
 from evaluator.bundle.model_files import ModelDefinition
 from evaluator.bundle.names import exit_layer_file, prediction_file
 from evaluator.cost.architectures import MAX_TOKENS, load_config, max_tokens
+from evaluator.cost.definition import check_exit_layers
 from evaluator.cost.token_lengths import load_tokenizer
 from evaluator.data import TestSet
 from evaluator.running.custom_code import (
     Agreement,
+    CapturedModel,
     CustomCost,
+    GraphPlan,
     ModelRunOptions,
     agreement,
-    count_custom,
+    capture,
+    count_captured,
     prediction_strings,
+    run_captured,
     run_model,
     sample_indices,
 )
@@ -74,10 +84,115 @@ def _point_name(threshold: float | None) -> str:
     return "" if threshold is None else f"{threshold:g}"
 
 
+def rerun_points(bundle: Bundle) -> list[PointFiles]:
+    """Kind 3 with weights: the points re-run to check the files. Only tasks in
+    ``elue.json`` (all tasks without one); only static points of a standard architecture
+    (it has no thresholds)."""
+    model = bundle.model
+    if model is None or not model.runnable or bundle.runs_model:
+        return []
+    wanted = {t.slug for t in model.manifest.tasks} if model.manifest else None
+    return [p for p in bundle.points if (wanted is None or p.task.slug in wanted)
+            and (model.is_custom or not p.point)]
+
+
+# --- what to capture of a model.py --------------------------------------------------------
+
+@dataclass
+class _Needs:
+    static: bool = False
+    exits: set[int] = field(default_factory=set)
+    thresholds: set[float] = field(default_factory=set)
+
+    def run(self, threshold: float | None, num_layers: int) -> None:
+        """Running a point: the static graph, or ``predict`` and every exit's graph."""
+        if threshold is None:
+            self.static = True
+        else:
+            self.thresholds.add(threshold)
+            self.exits.update(range(1, num_layers + 1))
+
+
+def graph_plans(bundle: Bundle) -> dict[int, GraphPlan]:
+    """The graphs of a ``model.py`` the evaluation needs, per number of labels: to count
+    each point (static, or at the exit layers of its file), and to run each point the
+    platform runs (kind 4, and the kind-3 re-run)."""
+    model = bundle.model
+    layers = model.num_layers
+    needs: dict[int, _Needs] = {}
+    if bundle.runs_model:
+        for task in bundle.tasks:
+            for threshold in list(model.manifest.thresholds) or [None]:
+                needs.setdefault(task.num_labels, _Needs()).run(threshold, layers)
+    for point in bundle.points:
+        need = needs.setdefault(point.task.num_labels, _Needs())
+        if point.exit_layers is None:
+            need.static = True
+        else:
+            exits = np.asarray(point.exit_layers, dtype=np.int64)
+            check_exit_layers(point.exit_layers_file, exits, layers)
+            need.exits.update(int(k) for k in np.unique(exits))
+    for point in rerun_points(bundle):
+        needs[point.task.num_labels].run(point.threshold, layers)
+    return {labels: GraphPlan(labels, need.static, tuple(sorted(need.exits)),
+                              tuple(sorted(need.thresholds)), model_max_tokens(model, labels))
+            for labels, need in needs.items()}
+
+
+class CapturedGraphs:
+    """A ``model.py``'s graphs per number of labels, captured on first use (one sandbox run
+    of the submitted code each) and removed on ``close``. Empty for a standard
+    architecture."""
+
+    def __init__(self, bundle: Bundle, options: ModelRunOptions,
+                 progress: Progress | None = None):
+        self.bundle = bundle
+        self.options = options
+        self.progress = progress
+        # Planned now, before a kind-4 run fills in the bundle's points.
+        self.plans = graph_plans(bundle) if bundle.model and bundle.model.is_custom else {}
+        self.captured: dict[int, CapturedModel] = {}
+
+    def __getitem__(self, num_labels: int) -> CapturedModel:
+        if num_labels not in self.captured:
+            plan = self.plans[num_labels]
+            if self.progress:
+                self.progress(f"capturing model.py's graphs ({len(plan.names)}) for "
+                              f"{num_labels} label(s)")
+            self.captured[num_labels] = capture(self.bundle.model, plan, self.options,
+                                                self.progress)
+        return self.captured[num_labels]
+
+    def close(self) -> None:
+        for captured in self.captured.values():
+            captured.close()
+        self.captured.clear()
+
+    def __enter__(self) -> CapturedGraphs:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _run(bundle: Bundle, graphs: CapturedGraphs, task, ids, thresholds, pad_id: int,
+         options: ModelRunOptions, progress: Progress | None):
+    """The model's outputs at ``thresholds``: its captured graphs if it is code, else the
+    standard architecture."""
+    if bundle.model.is_custom:
+        return run_captured(graphs[task.num_labels], task, ids, thresholds, pad_id, options,
+                            progress)
+    return run_model(bundle.model, task, ids, thresholds, pad_id, options, progress)
+
+
 def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, Tokens],
-               options: ModelRunOptions, progress: Progress | None = None) -> list[PointFiles]:
+               options: ModelRunOptions, progress: Progress | None = None,
+               graphs: CapturedGraphs | None = None) -> list[PointFiles]:
     """Kind 4: run the model on every task of its ``elue.json``, one point per threshold
     (a static point without thresholds), as if their files had been submitted."""
+    if graphs is None:
+        with CapturedGraphs(bundle, options, progress) as own:
+            return run_points(bundle, test_sets, tokens, options, progress, own)
     model = bundle.model
     thresholds = list(model.manifest.thresholds) or [None]
     points = []
@@ -85,8 +200,8 @@ def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, 
         task = test_set.task
         if progress:
             progress(f"{task.name}: running the model on {len(test_set):,} examples")
-        outputs = run_model(model, task, tokens[slug].ids, thresholds, tokens[slug].pad_id,
-                            options, progress)
+        outputs = _run(bundle, graphs, task, tokens[slug].ids, thresholds, tokens[slug].pad_id,
+                       options, progress)
         for output in outputs:
             point = _point_name(output.threshold)
             exits = None if output.exit_layers is None or not point else \
@@ -97,34 +212,33 @@ def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, 
     return points
 
 
-def custom_costs(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRunOptions
-                 ) -> dict[str, CustomCost]:
-    """Count ``model.py`` in the sandbox once per task, at its lengths and exit layers."""
-    model = bundle.model
-    costs = {}
+def custom_costs(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRunOptions,
+                 graphs: CapturedGraphs) -> dict[str, CustomCost]:
+    """Count ``model.py``'s captured graphs once per number of labels, at the lengths of
+    every task that has that many."""
+    by_labels: dict[int, list[str]] = {}
     for task in bundle.tasks:
-        points = [p for p in bundle.points if p.task.slug == task.slug]
-        exits = sorted({k for p in points if p.exit_layers for k in p.exit_layers})
-        static = any(p.exit_layers is None for p in points)
-        costs[task.slug] = count_custom(model, task.num_labels, tokens[task.slug].lengths,
-                                        exits, static, model_max_tokens(model, task.num_labels),
-                                        options)
+        by_labels.setdefault(task.num_labels, []).append(task.slug)
+    costs = {}
+    for labels, slugs in by_labels.items():
+        lengths = np.concatenate([tokens[slug].lengths for slug in slugs])
+        cost = count_captured(graphs[labels], lengths, options)
+        costs.update(dict.fromkeys(slugs, cost))
     return costs
 
 
 def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRunOptions,
-                     progress: Progress | None = None) -> dict[tuple[str, str], Agreement]:
-    """Kind 3 with weights: re-run a random sample of each point's examples and compare
-    with its files. Only tasks in ``elue.json`` (all tasks without one); only static points
-    of a standard architecture (it has no thresholds)."""
-    model = bundle.model
-    wanted = {t.slug for t in model.manifest.tasks} if model.manifest else None
+                     progress: Progress | None = None, graphs: CapturedGraphs | None = None
+                     ) -> dict[tuple[str, str], Agreement]:
+    """Kind 3 with weights: re-run a random sample of each point's examples (drawn with
+    ``options.seed``) and compare with its files (``rerun_points``)."""
+    if graphs is None:
+        with CapturedGraphs(bundle, options, progress) as own:
+            return rerun_agreements(bundle, tokens, options, progress, own)
+    checked = rerun_points(bundle)
     results = {}
     for task in bundle.tasks:
-        if wanted is not None and task.slug not in wanted:
-            continue
-        points = [p for p in bundle.points if p.task.slug == task.slug
-                  and (model.is_custom or not p.point)]
+        points = [p for p in checked if p.task.slug == task.slug]
         if not points:
             continue
         indices = sample_indices(len(tokens[task.slug].ids), options.sample_size,
@@ -132,8 +246,8 @@ def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRu
         if progress:
             progress(f"{task.name}: re-running {len(indices)} examples to check the files")
         ids = [tokens[task.slug].ids[i] for i in indices]
-        outputs = run_model(model, task, ids, [p.threshold for p in points],
-                            tokens[task.slug].pad_id, options)
+        outputs = _run(bundle, graphs, task, ids, [p.threshold for p in points],
+                       tokens[task.slug].pad_id, options, None)
         for point, output in zip(points, outputs, strict=True):
             results[(task.slug, point.point)] = agreement(
                 task, point.predictions, point.exit_layers, indices, output)

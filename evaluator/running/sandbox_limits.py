@@ -32,7 +32,8 @@ from pathlib import Path
 SCRATCH = "/scratch"
 MIB = 1024 * 1024
 # The files a sandboxed job writes for the worker to read (evaluator.running.sandboxed).
-OUTPUTS = ("result.json", "result.npz", "error.json", "progress.log")
+GRAPHS_ARCHIVE = "graphs.zip"  # a capture job's graphs (evaluator.running.sandboxed.capture)
+OUTPUTS = ("result.json", "result.npz", "error.json", "progress.log", GRAPHS_ARCHIVE)
 CLONE_THREAD = 0x00010000
 NICENESS = 10
 SCRATCH_FULL = "No space left on device"

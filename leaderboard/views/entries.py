@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from evaluator.score import overall_score
 from leaderboard.actions import delete_entry, set_entry_visibility
-from leaderboard.models import Entry, OperatingPoint, TaskScore
+from leaderboard.models import Basis, Entry, OperatingPoint, TaskScore
 from leaderboard.paper_scores import entry_comparison
 from leaderboard.standing import pareto_status
 
@@ -23,6 +23,10 @@ PROVENANCE = {
                           "counted by ELUE from the model definition"),
     Entry.Kind.MODEL: ("run: ELUE ran the model", "counted by ELUE from the model"),
 }
+# A model.py counted from its captured graphs that ELUE never ran (no weights).
+CODE_NOT_RUN = ("run: scored by ELUE from the predictions",
+                "counted by ELUE from the submitted code, not run: the predictions need not "
+                "come from the computation counted")
 
 
 def histogram_bars(point: OperatingPoint) -> list[dict]:
@@ -49,6 +53,8 @@ def entry_detail(request, pk: int):
     entry = get_object_or_404(Entry.objects.visible_to(request.user).select_related("owner"),
                               pk=pk)
     performance_from, params_from = PROVENANCE[entry.kind]
+    if entry.points.filter(mflops_basis=Basis.CODE).exists():
+        performance_from, params_from = CODE_NOT_RUN
     scores = list(entry.scores.select_related("task", "reference_version"))
     task_scores = {s.task.slug: s.score for s in scores}
     paper = entry_comparison(entry, task_scores)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leaderboard.models import Entry
+from leaderboard.models import Basis, Entry
 from leaderboard.published import PublishedPoint, create_published_entry
 from tests.api.conftest import errors
 from tests.reviews import approved
@@ -77,6 +77,13 @@ def test_it_shows_points_with_their_cost_spread_and_pareto_status(anon, seeded, 
     weak_detail = anon.get(f"/api/v1/entries/{weak.pk}/").json()
     sst2 = next(p for p in weak_detail["pareto"] if p["task"] == "sst-2")
     assert {"id": entry.pk, "name": "Best"} in sst2["dominated_by"] and not sst2["on_front"]
+
+
+def test_it_says_when_a_cost_was_counted_from_code_it_never_ran(anon, seeded, alice):
+    entry = create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 80.0)], name="Code")
+    entry.points.update(mflops_basis=Basis.CODE)
+    [point] = anon.get(f"/api/v1/entries/{entry.pk}/").json()["points"]
+    assert point["mflops_basis"] == "code"
 
 
 def test_it_hides_private_entries_from_everyone_but_the_owner_and_staff(

@@ -62,3 +62,17 @@ def test_env_helpers_refuse_nonsense(monkeypatch):
         env_int("X_NUMBER", 1)
     monkeypatch.setenv("X_FLAG", "off")
     assert env_bool("X_FLAG", True) is False
+
+
+def test_the_sandbox_budget_must_end_before_the_task_soft_limit(tmp_path):
+    found = settings_with(tmp_path, ELUE_SANDBOX_BUDGET_SECONDS="1700")  # soft limit 1800
+    assert found["engine"]
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("DATABASE_", "ELUE_", "DJANGO_"))}
+    clean.update(ELUE_VAR_DIR=str(tmp_path / "var"), DJANGO_SETTINGS_MODULE="elue.settings",
+                 ELUE_SANDBOX_BUDGET_SECONDS="1790")
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=REPO_DIR,
+                          env=clean, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "ELUE_SANDBOX_BUDGET_SECONDS=1790 must be at least 60 s below " \
+           "ELUE_TASK_SOFT_TIME_LIMIT=1800" in done.stderr

@@ -163,7 +163,7 @@ def test_a_failing_save_is_retried_then_failed_with_the_real_reason(alice, store
 
     calls = []
 
-    def locked(claim, report, scored_against):
+    def locked(claim, report, scored_against, rerun_seed=None):
         calls.append(claim)
         raise OperationalError("database is locked")
 

@@ -35,7 +35,9 @@ from tests.stack import describe, finished
 pytestmark = [pytest.mark.slow,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-WALL_SECONDS = 20
+# One sandbox run captures a model's graphs (eight for the honest model): allow a loaded
+# machine the time.
+WALL_SECONDS = 90
 SANDBOX_ENV = {"ELUE_SANDBOX_WALL_SECONDS": str(WALL_SECONDS), "ELUE_SANDBOX_MEMORY_MB": "3072",
                "ELUE_SANDBOX_THREADS": "2", "ELUE_RERUN_SAMPLE": "1725"}
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from leaderboard.models import Entry, OperatingPoint, Task
+from leaderboard.models import Basis, Entry, OperatingPoint, Task
 from leaderboard.published import PublishedPoint, create_published_entry
 from tests.reviews import approved
 
@@ -54,8 +54,20 @@ def test_it_shows_the_rerun_check_of_submitted_weights(client, seeded):
     html = page(client, entry).content.decode()
     assert "ran 200 random test examples" in html
     assert "<strong>99.5%</strong>" in html and "<strong>97.0%</strong>" in html
+    # What the agreement is and is not evidence of.
+    assert "how consistent the file is with the submitted model, not that the model is " \
+           "honest" in html
     unchecked = page(client, Entry.objects.get(name="DeeBERT (BERT)")).content.decode()
     assert "Re-run check" not in unchecked
+
+
+def test_code_counted_but_never_run_is_labelled_so(client, seeded):
+    entry = Entry.objects.get(name="HashEE")
+    OperatingPoint.objects.filter(entry=entry, task__slug="sst-2").update(
+        mflops_basis=Basis.CODE)
+    html = page(client, entry).content.decode()
+    assert "counted from submitted code, not run" in html
+    assert "the predictions need not come from the computation counted" in html
 
 
 def test_it_hides_a_private_entry_from_everyone_but_its_owner(client, alice, bob):

@@ -1,5 +1,5 @@
-"""``python -m evaluator.running.sandboxed JOB.json``: count or run a submitted model, in the
-sandbox.
+"""``python -m evaluator.running.sandboxed JOB.json``: capture, count or run a submitted model,
+in the sandbox.
 
 Exit status 0 with the result file written, or 3 with ``error.json`` explaining the failure
 (any other status: the process was killed, see ``evaluator.running.sandbox.explain``).
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from pathlib import Path
 
 from evaluator.running.sandboxed import guard
-from evaluator.running.sandboxed.jobs import JobFailed, run_job
+from evaluator.running.sandboxed.jobs import run_job
+from evaluator.running.sandboxed.protocol import JobFailed, describe
 
 FAILED = 3
 
@@ -33,14 +33,6 @@ def main(argv: list[str]) -> int:
         guard.report("model_error", describe(error))
         return FAILED
     return 0
-
-
-def describe(error: BaseException) -> str:
-    """``"model.py line 12: ValueError: ..."``: the deepest frame in the submitter's code."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if f.filename.endswith("model.py") and "/evaluator/" not in f.filename]
-    where = f"model.py line {frames[-1].lineno}: " if frames else ""
-    return f"{where}{type(error).__name__}: {error}"[:1000]
 
 
 if __name__ == "__main__":
