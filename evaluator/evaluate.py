@@ -23,6 +23,7 @@ from evaluator.bundle.point_rules import (
 from evaluator.data import LABELS_FILE, TestSet, load_test_set, task_dir
 from evaluator.errors import EvaluationFailed, Problem, SubmissionInvalid
 from evaluator.pareto import Point
+from evaluator.running.limited import run_limited
 from evaluator.score import (
     overall_score,
     point_difference,
@@ -216,7 +217,6 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
             custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
         else:
             from evaluator.cost.definition import definition_costs
-            from evaluator.running.limited import run_limited
 
             # Under the sandbox's limits, in a child process: what gets built is the
             # submitter's choice even though no submitter code runs.
