@@ -7,15 +7,19 @@ Starts gunicorn (production settings, PostgreSQL, Redis; proof/servers.py) on lo
 seeds ``--entries`` synthetic entries on top of the published ones, then runs ``wrk`` with
 ``--clients`` connections for ``--seconds`` against each URL in turn, first with the page
 cache off (gunicorn started with ``ELUE_CACHE_PAGES=false``: every request computes the
-board), then on. Prints one line per mode and URL: requests per second, p50/p95/p99 latency
-and every error kind (connect, read, write, timeout, and responses other than 2xx/3xx).
-Exits 1 if any request failed.
+board), then on. Prints one line per mode and URL: requests per second, p50/p95/p99 latency,
+every error kind (connect, read, write, timeout, and responses other than 2xx/3xx), and the
+CPU time gunicorn, PostgreSQL and Redis (and wrk) spent per request, which, unlike the
+throughput, does not depend on what else the machine is running. Exits 1 if any request
+failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -34,12 +38,57 @@ SUMMARY = Path(__file__).with_name("wrk_summary.lua")
 
 
 def run_wrk(url: str, clients: int, seconds: int) -> dict:
-    """One wrk run; its JSON summary (proof/wrk_summary.lua)."""
+    """One wrk run; its JSON summary (proof/wrk_summary.lua) and wrk's own CPU seconds."""
     threads = min(2, clients)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
         ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s",
          "-s", str(SUMMARY), url], capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wrk_cpu_s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return result
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def server_cpu(roots: list[int]) -> dict[int, float]:
+    """CPU seconds used so far by every live process descending from ``roots``."""
+    parent = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(int(entry.name))):
+            parent[int(entry.name)] = int(fields[1])
+    found, todo = set(), [r for r in roots if r in parent]
+    while todo:
+        pid = todo.pop()
+        found.add(pid)
+        todo += [child for child, up in parent.items() if up == pid and child not in found]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {pid: (int(f[11]) + int(f[12])) / ticks for pid in found if (f := _stat(pid))}
+
+
+def server_roots(site: Site) -> list[int]:
+    """gunicorn, PostgreSQL's postmaster and Redis: the server side of a request."""
+    postmaster = int((site.postgres.data / "postmaster.pid").read_text().split()[0])
+    return [site.web.process.pid, postmaster, site.redis.process.pid]
+
+
+def measure(site: Site, path: str, clients: int, seconds: int) -> dict:
+    """wrk on ``path``, with the CPU the servers and wrk spent per request: the cost of a
+    request whatever else runs on the machine (throughput and latency depend on that)."""
+    before = server_cpu(server_roots(site))
+    result = run_wrk(site.url + path, clients, seconds)
+    after = server_cpu(server_roots(site))
+    spent = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    requests = max(result["requests"], 1)
+    result["server_cpu_ms_per_request"] = round(spent * 1000 / requests, 3)
+    result["wrk_cpu_ms_per_request"] = round(result["wrk_cpu_s"] * 1000 / requests, 3)
+    return result
 
 
 def failures(result: dict) -> int:
@@ -67,7 +116,7 @@ def main() -> int:
             site.restart_web(ELUE_CACHE_PAGES=pages)
             for path in URLS:
                 run_wrk(site.url + path, args.clients, 3)  # warm the processes up
-                results[f"{mode} {path}"] = result = run_wrk(site.url + path, args.clients,
+                results[f"{mode} {path}"] = result = measure(site, path, args.clients,
                                                              args.seconds)
                 print(f"{mode:9} {path:24} {line(result)}", flush=True)
     finally:
@@ -82,7 +131,9 @@ def main() -> int:
 def line(result: dict) -> str:
     return (f"{result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
             f"p95 {result['p95_ms']:7.1f} ms  p99 {result['p99_ms']:7.1f} ms  "
-            f"requests {result['requests']}  errors {failures(result)} {result['errors']}")
+            f"requests {result['requests']}  errors {failures(result)} {result['errors']}  "
+            f"CPU per request: servers {result['server_cpu_ms_per_request']:.2f} ms, "
+            f"wrk {result['wrk_cpu_ms_per_request']:.2f} ms")
 
 
 if __name__ == "__main__":
