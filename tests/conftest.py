@@ -5,9 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
-
-from leaderboard.board_cache import recent
 
 pytest_plugins = ["tests.actors", "tests.stack"]
 
@@ -28,8 +25,16 @@ def empty_cache():
     """Every test starts with an empty cache. Board versions (the key of cached pages) are
     numbers in the database, which a test's rollback takes back: a later test would
     otherwise be served an earlier test's page under the same number."""
+    # Imported here, not with the module: the sandbox tests' child processes import this
+    # file (through the test modules) without Django being set up.
+    from django.core.cache import cache
+
+    from leaderboard.board_cache import recent
+
     cache.clear()
     recent.clear()
+
+
 @pytest.fixture(scope="session")
 def work_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("work")

@@ -80,7 +80,8 @@ def test_it_shows_points_with_their_cost_spread_and_pareto_status(anon, seeded, 
 
 
 def test_it_says_when_a_cost_was_counted_from_code_it_never_ran(anon, seeded, alice):
-    entry = create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 80.0)], name="Code")
+    entry = approved(create_published_entry(alice, [PublishedPoint("sst-2", "", 1.0, 80.0)],
+                                            name="Code"))
     entry.points.update(mflops_basis=Basis.CODE)
     [point] = anon.get(f"/api/v1/entries/{entry.pk}/").json()["points"]
     assert point["mflops_basis"] == "code"
