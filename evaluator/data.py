@@ -52,6 +52,7 @@ def check_label(task: TaskSpec, value: str) -> str | None:
         number = float(value)
     except ValueError:
         return f'label "{value}" is not a number'
+    assert task.label_range is not None  # every regression task has a label range
     low, high = task.label_range
     if not math.isfinite(number) or not low <= number <= high:
         return f"label {value} is outside {low:g}..{high:g}"
@@ -81,8 +82,16 @@ def _check_indices(table: TsvTable) -> list[Problem]:
     return problems
 
 
+def _column(table: TsvTable, name: str) -> int:
+    """The position of a column the caller has already checked is in the header."""
+    index = table.column(name)
+    if index is None:
+        raise ValueError(f"{table.name} has no column {name!r}")
+    return index
+
+
 def _sentences(task: TaskSpec, table: TsvTable, row: list[str]) -> tuple[str, ...]:
-    return tuple(row[table.column(c)] for c in task.sentence_columns)
+    return tuple(row[_column(table, c)] for c in task.sentence_columns)
 
 
 def parse_inputs(task: TaskSpec, table: TsvTable) -> tuple[list[tuple[str, ...]], list[Problem]]:
@@ -147,7 +156,7 @@ def load_test_set(data_dir: Path, task: TaskSpec, with_labels: bool = True) -> T
     folder = task_dir(data_dir, task)
     inputs_name = display_name(task, INPUTS_FILE)
     table, problems = _read(folder / INPUTS_FILE, inputs_name)
-    texts = []
+    texts: list[tuple[str, ...]] = []
     if table is not None:
         texts, more = parse_inputs(task, table)
         problems += more

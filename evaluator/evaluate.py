@@ -43,6 +43,11 @@ if TYPE_CHECKING:
     from evaluator.cost.per_example import CostModel
     from evaluator.running.custom_code import Agreement, CustomCost, ModelRunOptions
 
+    # What model_costs finds: per task slug, per (task slug, point).
+    DefinitionCosts = dict[str, tuple[CostModel, np.ndarray]]
+    CustomCosts = dict[str, tuple[CustomCost, np.ndarray]]
+    Agreements = dict[tuple[str, str], Agreement]
+
 Progress = Callable[[str], None]
 
 
@@ -138,6 +143,8 @@ def performance_of(point: PointFiles, test_set: TestSet) -> float | None:
 
 def declared_report(point: PointFiles, performance: float | None) -> PointReport:
     cost = point.declared_cost
+    if cost is None:  # check_cost_source refuses such a point first
+        raise ValueError(f"{point.predictions_file} has no declared cost")
     return PointReport(point.task.slug, point.point, point.predictions_file, performance,
                        cost.mflops, cost.mparams, DECLARED)
 
@@ -193,7 +200,7 @@ def attach_agreements(reports: list[PointReport],
 
 def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRunOptions,
                 progress: Progress | None, rules: PointRules = DEFAULT_RULES
-                ) -> tuple[dict, dict, dict]:
+                ) -> tuple[DefinitionCosts, CustomCosts, Agreements]:
     """Run a kind-4 model (filling ``bundle.points``, held to ``rules``), count the
     definition, re-run a kind-3 sample: (costs by task, custom (cost, lengths) by task,
     agreements by (task, point))."""
@@ -201,6 +208,8 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
 
     runs = bundle.runs_model
     model = bundle.model
+    if model is None:
+        raise ValueError("only a model definition has costs to count")
     # Standard architectures without weights tokenise inside definition_costs only.
     tokens = model_points.tokenize(model, test_sets) if model.is_custom or model.runnable \
         else {}
@@ -211,8 +220,9 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
             check_model_points(bundle, rules)
         if progress:
             progress("counting FLOPs per example")
-        costs, custom = {}, {}
-        if bundle.model.is_custom:
+        costs: DefinitionCosts = {}
+        custom: CustomCosts = {}
+        if model.is_custom:
             counted = model_points.custom_costs(bundle, tokens, options, graphs)
             custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
         else:
@@ -222,8 +232,8 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
             # submitter's choice even though no submitter code runs.
             costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
                                 options.policy, options.check_stop, work_dir=options.work_dir)
-        agreements = {}
-        if bundle.model.runnable and not runs:
+        agreements: Agreements = {}
+        if model.runnable and not runs:
             agreements = model_points.rerun_agreements(bundle, tokens, options, progress,
                                                        graphs)
     for (slug, point), found in agreements.items():
@@ -236,9 +246,12 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
 def score_task(report: TaskReport, curve: list[Point] | None) -> None:
     """Fill in each point's difference to the reference and the task's ELUE score, both at
     the paper's precision."""
-    if curve is None or any(p.performance is None for p in report.points):
+    if curve is None:
         return
-    points = [Point(p.mflops, p.performance) for p in report.points]
+    points = [Point(p.mflops, p.performance) for p in report.points
+              if p.performance is not None]
+    if len(points) != len(report.points):  # a point without a performance
+        return
     for point, counted in zip(report.points, points, strict=True):
         point.difference = shown_score(point_difference(counted, curve))
     report.score = shown_score(task_score(points, curve))
@@ -273,7 +286,9 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     check_cost_source(bundle, options.policy.allow_unsandboxed)
     curves = reference_curves() if curves is None else curves
     test_sets = load_task_data(data_dir, bundle, require_labels)
-    costs, custom, agreements = {}, {}, {}
+    costs: DefinitionCosts = {}
+    custom: CustomCosts = {}
+    agreements: Agreements = {}
     runs = bundle.runs_model
     if bundle.model is not None:
         if progress:

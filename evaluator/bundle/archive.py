@@ -25,7 +25,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from evaluator.errors import Problem, SubmissionInvalid
 
@@ -195,7 +195,7 @@ def _size(n: int) -> str:
     return f"{n / MiB:,.0f} MiB" if n >= MiB else f"{n:,} bytes"
 
 
-def copy_capped(src: BinaryIO, dest: Path, name: str, budget: Budget) -> int:
+def copy_capped(src: IO[bytes], dest: Path, name: str, budget: Budget) -> int:
     """Stream ``src`` into a new file ``dest``, stopping as soon as a cap is passed."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     size = 0
@@ -236,10 +236,12 @@ def check_directory_size(source: Path, limits: ArchiveLimits) -> None:
     """
     with open(source, "rb") as handle:
         # The record zipfile itself will use (its own search, ZIP64 included).
-        record = zipfile._EndRecData(handle)
+        # Private helpers missing from typeshed's zipfile stubs.
+        record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
     if record is None:
         return  # no record: zipfile refuses the file as not a zip
-    entries, directory_bytes = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]
+    entries = record[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]  # private
+    directory_bytes = record[zipfile._ECD_SIZE]  # type: ignore[attr-defined]  # private
     if entries > limits.max_members:
         raise SubmissionInvalid([Problem("archive_too_many_members", f"{entries:,} entries, "
                                          f"at most {limits.max_members:,} allowed")])
@@ -251,7 +253,7 @@ def check_directory_size(source: Path, limits: ArchiveLimits) -> None:
             f"({_size(most)} at most)")])
 
 
-def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
     try:
         return archive.open(info)
     except OSError as exc:  # a crafted local-header offset: a seek outside the file

@@ -118,10 +118,16 @@ class Bundle:
         return not self.points and self.model is not None and self.model.runnable
 
     @property
+    def _model_to_run(self) -> ModelDefinition | None:
+        """``model`` when the platform runs it (``runs_model``), else ``None``."""
+        return self.model if self.runs_model else None
+
+    @property
     def tasks(self) -> list[TaskSpec]:
         """The tasks covered, in task order (a model to run: those of its ``elue.json``)."""
-        if self.runs_model and self.model.manifest:
-            return sorted(self.model.manifest.tasks, key=lambda t: TASK_ORDER.index(t.slug))
+        model = self._model_to_run
+        if model is not None and model.manifest:
+            return sorted(model.manifest.tasks, key=lambda t: TASK_ORDER.index(t.slug))
         seen = {p.task.slug: p.task for p in self.points}
         return list(seen.values())
 
@@ -129,8 +135,11 @@ class Bundle:
     def points_per_task(self) -> dict[str, int]:
         """Operating points per task slug: the prediction files, or for a model the platform
         runs, one per threshold of its ``elue.json`` (one without thresholds)."""
-        if self.runs_model:
-            per_task = len(self.model.manifest.thresholds) or 1
+        model = self._model_to_run
+        if model is not None:
+            # Loading refuses a model to run without an elue.json (``_runnable``).
+            assert model.manifest is not None
+            per_task = len(model.manifest.thresholds) or 1
             return {task.slug: per_task for task in self.tasks}
         counts: dict[str, int] = {}
         for point in self.points:

@@ -154,6 +154,7 @@ def read_manifest(path: Path, name: str) -> tuple[Manifest | None, list[Problem]
                                 f"{MAX_THRESHOLDS} distinct finite numbers", name))
     if problems:
         return None, problems
+    assert isinstance(tasks, list)  # checked above
     return Manifest(tuple(TASKS[t] for t in tasks), tuple(float(t) for t in thresholds)), []
 
 

@@ -66,8 +66,8 @@ def parse_tsv_name(name: str) -> TsvName | Problem:
         kind, point = PREDICTIONS, ""
     elif len(parts) == 2:
         kind, point = PREDICTIONS, parts[1]
-    elif len(parts) == 5 and tuple(parts[1:4]) in MIDDLES:
-        kind, point = MIDDLES[tuple(parts[1:4])], parts[4]
+    elif len(parts) == 5 and (middle := (parts[1], parts[2], parts[3])) in MIDDLES:
+        kind, point = MIDDLES[middle], parts[4]
     else:
         return Problem("unknown_file", f"is not a file name ELUE knows; {NAMING_HELP}", name)
     task = TASKS.get(parts[0])

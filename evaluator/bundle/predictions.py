@@ -78,6 +78,7 @@ def check_prediction(task: TaskSpec, text: str) -> Issue | None:
 
 
 def _unknown_label(task: TaskSpec, text: str) -> Issue:
+    assert task.labels is not None  # only called for classification tasks
     message = f"prediction {show(text)} is not one of {', '.join(task.labels)}"
     names = [n.lower() for n in task.label_names]
     if text.lower() in names:
@@ -95,6 +96,7 @@ def check_score(task: TaskSpec, text: str) -> Issue | None:
     value = float(text)
     if not math.isfinite(value):  # e.g. 1e999 overflows to infinity
         return "not_finite", f"prediction {show(text)} is not a finite number"
+    assert task.label_range is not None  # every regression task has a label range
     low, high = task.label_range
     if not low <= value <= high:
         # Regression heads overshoot a little; say how to fix it rather than just refuse.
@@ -167,15 +169,18 @@ class IndexChecker:
     def check(self, text: str, line: int) -> int | None:
         """Parse one index and remember its line; ``None`` if it cannot be used."""
         if not WHOLE_NUMBER.fullmatch(text):
-            return self._fail("bad_index", f"index {show(text)} is not a whole number", line)
+            self._fail("bad_index", f"index {show(text)} is not a whole number", line)
+            return None
         index = int(text)
         if index >= self.size:
-            return self._fail("index_out_of_range", f"index {index} is outside "
-                              f"0..{self.size - 1} (the {self.task.name} test set has "
-                              f"{self.size:,} examples)", line)
+            self._fail("index_out_of_range", f"index {index} is outside "
+                       f"0..{self.size - 1} (the {self.task.name} test set has "
+                       f"{self.size:,} examples)", line)
+            return None
         if index in self.first_line:
-            return self._fail("duplicate_index", f"index {index} appears twice (first on "
-                              f"line {self.first_line[index]})", line)
+            self._fail("duplicate_index", f"index {index} appears twice (first on "
+                       f"line {self.first_line[index]})", line)
+            return None
         self.first_line[index] = line
         return index
 

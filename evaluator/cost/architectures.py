@@ -22,7 +22,7 @@ from evaluator.errors import Problem, SubmissionInvalid
 
 if TYPE_CHECKING:
     from torch import nn
-    from transformers import PretrainedConfig
+    from transformers import PretrainedConfig, PreTrainedModel
 
 CONFIG_FILE = "config.json"
 
@@ -133,7 +133,7 @@ def with_layers(config: PretrainedConfig, num_layers: int) -> PretrainedConfig:
 
 
 def build_model(config: PretrainedConfig, num_layers: int | None = None,
-                attn_implementation: str = "eager", device: str = "meta") -> nn.Module:
+                attn_implementation: str = "eager", device: str = "meta") -> PreTrainedModel:
     """The sequence-classification model of ``config`` in eval mode, on ``device``.
 
     ``num_layers`` truncates it. On the default ``meta`` device it has no weights at all,
@@ -170,7 +170,7 @@ def check_size(model: nn.Module) -> int:
     return parameters
 
 
-def head_module_names(model: nn.Module) -> tuple[str, str | None]:
+def head_module_names(model: PreTrainedModel) -> tuple[str, str | None]:
     """The base model's name in ``model`` and its pooler's name, if it has one.
 
     The exit head of a classifier is everything outside the base model (classifier,

@@ -152,6 +152,8 @@ def _device(value: Any) -> torch.device:
     index = value.get("index")
     if index is not None and not (isinstance(index, int) and 0 <= index < 64):
         _fail("a device index is malformed")
+    if index is None:
+        return torch.device(value["type"])
     return torch.device(value["type"], index)
 
 
@@ -492,7 +494,7 @@ def state_tensors(graph: CapturedGraph, weights: Mapping[str, torch.Tensor],
                   captured: Mapping[str, torch.Tensor]) -> list:
     """The graph's tensors for a real run: parameters and persistent buffers from the
     submitted ``weights`` (by name, same shape), constants and other buffers as captured."""
-    tensors = []
+    tensors: list[torch.Tensor | None] = []
     for spec in graph.inputs:
         if spec is None:
             tensors.append(None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from evaluator.cost.per_example import CostModel, PointCost, build_cost_model, p
 from evaluator.cost.token_lengths import load_tokenizer, token_lengths
 from evaluator.data import TestSet
 from evaluator.errors import Problem, SubmissionInvalid
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 
 def definition_cost(directory: Path, test_set: TestSet) -> tuple[CostModel, np.ndarray]:
@@ -36,7 +40,8 @@ def definition_costs(directory: Path, test_sets: Sequence[TestSet]
     model, fitted and verified over all their lengths: tracing is the expensive part.
     """
     tokenizer = load_tokenizer(directory)
-    configs, lengths = {}, {}
+    configs: dict[int, PretrainedConfig] = {}
+    lengths: dict[str, np.ndarray] = {}
     for test_set in test_sets:
         labels = test_set.task.num_labels
         configs.setdefault(labels, load_config(directory, labels))
@@ -56,7 +61,7 @@ def measure_static(directory: Path, test_set: TestSet) -> PointCost:
     return point_cost(cost, lengths)
 
 
-def check_exit_layers(name: str, exits: np.ndarray, num_layers: int) -> None:
+def check_exit_layers(name: str | None, exits: np.ndarray, num_layers: int) -> None:
     """Refuse exit layers outside ``1..num_layers`` (``name`` is the exit-layer file's name)."""
     outside = exits[(exits < 1) | (exits > num_layers)]
     if outside.size:

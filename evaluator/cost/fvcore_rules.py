@@ -42,6 +42,14 @@ def _shape(value: Any) -> list[int] | None:
     return get_shape(value)
 
 
+def _tensor_shape(value: Any) -> list[int]:
+    """The shape of a traced value that must be a tensor (an operand, an output)."""
+    shape = _shape(value)
+    if shape is None:  # the TypeError math.prod(None) would raise, with a clearer message
+        raise TypeError("expected a tensor operand, got None")
+    return shape
+
+
 def contraction(operand: int) -> Handle:
     """Handle for a matrix product: each output element costs the inner dimension in MACs.
 
@@ -51,7 +59,7 @@ def contraction(operand: int) -> Handle:
     """
 
     def handle(inputs: list[Any], outputs: list[Any]) -> int:
-        return math.prod(_shape(outputs[0])) * _shape(inputs[operand])[-1]
+        return math.prod(_tensor_shape(outputs[0])) * _tensor_shape(inputs[operand])[-1]
 
     return handle
 
@@ -68,7 +76,7 @@ def layer_norm_macs(inputs: list[Any], outputs: list[Any]) -> int:
 
     Input 2 is the weight; ``None`` when the LayerNorm has no affine parameters.
     """
-    elements = math.prod(_shape(inputs[0]))
+    elements = math.prod(_tensor_shape(inputs[0]))
     return elements * (2 if _shape(inputs[2]) is not None else 1)
 
 
@@ -80,7 +88,7 @@ def softmax_macs(inputs: list[Any], outputs: list[Any]) -> int:
     also implement GELU, which is not counted. Charging it with the softmax gives L² per head
     whatever the implementation does.
     """
-    return 2 * math.prod(_shape(inputs[0]))
+    return 2 * math.prod(_tensor_shape(inputs[0]))
 
 
 def attention_macs(inputs: list[Any], outputs: list[Any]) -> int:
@@ -89,7 +97,7 @@ def attention_macs(inputs: list[Any], outputs: list[Any]) -> int:
     With q (..., Lq, d), k (..., Lk, d), v (..., Lk, dv): per query position and head,
     d·Lk + 2·Lk + dv·Lk MACs, i.e. (d + dv + 2)·L² per head when Lq = Lk = L.
     """
-    query, value = _shape(inputs[0]), _shape(inputs[2])
+    query, value = _tensor_shape(inputs[0]), _tensor_shape(inputs[2])
     scores = math.prod(query[:-1]) * value[-2]
     return scores * (query[-1] + value[-1] + 2)
 

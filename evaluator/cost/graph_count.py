@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from evaluator.cost.captured_graph import (
     CapturedGraph,
@@ -30,8 +31,17 @@ from evaluator.cost.captured_graph import (
     aten_name,
     interpret,
 )
-from evaluator.cost.graph_rules import ELEMENTWISE_FLOOR, ELEMENTWISE_SHARE, op_macs, op_work
+from evaluator.cost.graph_rules import (
+    ELEMENTWISE_FLOOR,
+    ELEMENTWISE_SHARE,
+    Shape,
+    op_macs,
+    op_work,
+)
 from evaluator.cost.per_example import FIT_LENGTHS, VERIFY_LENGTHS, Quadratic
+
+if TYPE_CHECKING:
+    import torch
 
 BATCH_CHECK = 2
 
@@ -45,14 +55,18 @@ class Work:
     elementwise: int
 
 
-def _shape(value) -> object:
+def _tensor_shape(tensor: torch.Tensor) -> Shape:
+    return tuple(int(s) for s in tensor.shape)
+
+
+def _shape(value) -> Shape | list[Shape] | None:
     import torch
 
     if isinstance(value, torch.Tensor):
-        return tuple(int(s) for s in value.shape)
+        return _tensor_shape(value)
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, torch.Tensor)
                                                            for v in value):
-        return [tuple(int(s) for s in v.shape) for v in value]
+        return [_tensor_shape(v) for v in value]
     return None
 
 
@@ -80,7 +94,7 @@ class WorkMeter:
         values = _positional(operator, args, kwargs)
         shapes = [_shape(v) for v in values]
         first = result[0] if isinstance(result, (tuple, list)) and result else result
-        out = _shape(first) if isinstance(first, torch.Tensor) else None
+        out = _tensor_shape(first) if isinstance(first, torch.Tensor) else None
         self.macs += op_macs(name, shapes, out, values)
         self.elementwise += op_work(name, shapes, out)
 

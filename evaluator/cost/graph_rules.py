@@ -33,9 +33,9 @@ import numpy as np
 Shape = tuple[int, ...]
 # Per argument: its shape if a tensor, a list of shapes if a list of tensors, else None.
 Shapes = Sequence[Any]
-# (input shapes, in argument order with None for non-tensors; output shape; the other
-# arguments) -> MACs
-Rule = Callable[[Shapes, Shape, Sequence[Any]], int]
+# (input shapes, in argument order with None for non-tensors; output shape, None if the
+# result is not a tensor; the other arguments) -> MACs
+Rule = Callable[[Shapes, Shape | None, Sequence[Any]], int]
 
 # Uncounted element-wise work allowed per counted MAC. A transformer does well under 5% (BERT-
 # base: about 0.2%; a 64-wide toy with 16-wide heads at 512 tokens: about 5%).
@@ -46,30 +46,32 @@ ELEMENTWISE_FLOOR = 4096  # element-wise work always allowed per example (a tiny
 def _contraction(operand: int) -> Rule:
     """Each output element costs the inner dimension of ``operand`` (bias not counted)."""
 
-    def rule(shapes: Shapes, out: Shape, args: Sequence[Any]) -> int:
+    def rule(shapes: Shapes, out: Shape | None, args: Sequence[Any]) -> int:
+        if out is None:  # as math.prod(None) would
+            raise TypeError("the product's result is not a tensor")
         return math.prod(out) * shapes[operand][-1]
 
     return rule
 
 
-def _layer_norm(shapes: Shapes, out: Shape, args: Sequence[Any]) -> int:
+def _layer_norm(shapes: Shapes, out: Shape | None, args: Sequence[Any]) -> int:
     """1 per element to normalise, 1 more with affine parameters (argument 2, the weight)."""
     affine = len(shapes) > 2 and shapes[2] is not None
     return math.prod(shapes[0]) * (2 if affine else 1)
 
 
-def _softmax(shapes: Shapes, out: Shape, args: Sequence[Any]) -> int:
+def _softmax(shapes: Shapes, out: Shape | None, args: Sequence[Any]) -> int:
     """2 per score: the softmax and the scaling (``fvcore_rules.softmax_macs``)."""
     return 2 * math.prod(shapes[0])
 
 
-def _attention(shapes: Shapes, out: Shape, args: Sequence[Any]) -> int:
+def _attention(shapes: Shapes, out: Shape | None, args: Sequence[Any]) -> int:
     """``scaled_dot_product_attention(q, k, v)``: (d + dv + 2) per query and key."""
     query, value = shapes[0], shapes[2]
     return math.prod(query[:-1]) * value[-2] * (query[-1] + value[-1] + 2)
 
 
-def _einsum(shapes: Shapes, out: Shape, args: Sequence[Any]) -> int:
+def _einsum(shapes: Shapes, out: Shape | None, args: Sequence[Any]) -> int:
     """NumPy's optimal contraction order, as fvcore counts ``aten::einsum``."""
     equation = str(args[0]).replace(" ", "")
     operands = [np.broadcast_to(np.zeros(()), shape) for shape in shapes[1] or ()]
@@ -160,7 +162,7 @@ def refusal(name: str) -> str | None:
             "with linear layers, matmul, softmax, LayerNorm and element-wise operations")
 
 
-def op_macs(name: str, shapes: Shapes, out: Shape, args: Sequence[Any]) -> int:
+def op_macs(name: str, shapes: Shapes, out: Shape | None, args: Sequence[Any]) -> int:
     """MACs of one call of the ATen operator ``name`` (0 if it is not counted)."""
     rule = COUNTED.get(name)
     if rule:

@@ -33,8 +33,7 @@ from evaluator.cost.fvcore_rules import module_macs, total_macs
 from evaluator.errors import EvaluationFailed
 
 if TYPE_CHECKING:
-    from torch import nn
-    from transformers import PretrainedConfig
+    from transformers import PretrainedConfig, PreTrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +115,10 @@ class CostModel:
         """Per-example MACs of the embeddings, one layer and one head (int64 arrays)."""
         lengths = _check_lengths(lengths)
         unique, inverse = np.unique(lengths, return_inverse=True)
-        return tuple(np.array([part.at(int(n)) for n in unique], dtype=np.int64)[inverse]
-                     for part in (self.embeddings, self.layer, self.head))
+        embeddings, layer, head = (
+            np.array([part.at(int(n)) for n in unique], dtype=np.int64)[inverse]
+            for part in (self.embeddings, self.layer, self.head))
+        return embeddings, layer, head
 
     def macs(self, lengths: np.ndarray, exit_layers: np.ndarray | None = None,
              num_layers: int | None = None) -> np.ndarray:
@@ -180,7 +181,8 @@ class Probe:
         one = module_macs(self.one, length)
         layer = total_macs(self.two, length) - one[""]
         # The head: everything outside the base model (classifier) plus the base's pooler.
-        head = one[""] - one.get(self.base, 0) + one.get(self.pooler, 0)
+        pooler = one.get(self.pooler, 0) if self.pooler is not None else 0
+        head = one[""] - one.get(self.base, 0) + pooler
         return Parts(one[""] - layer - head, layer, head)
 
     def params(self) -> Parts:
@@ -218,7 +220,7 @@ def count_parts(probe: Probe, lengths: Iterable[int]) -> tuple[Table, ...]:
     return tuple(Table(_parts(counts, name)) for name in PART_NAMES)
 
 
-def check_additive(whole: nn.Module, probe: Probe) -> None:
+def check_additive(whole: PreTrainedModel, probe: Probe) -> None:
     """Check the whole model against the sum of its parts (parameters, MACs at one length).
 
     Raises ``EvaluationFailed`` if its layers do not all cost the same.
@@ -257,7 +259,8 @@ def build_cost_model(config: PretrainedConfig, lengths: Iterable[int],
         fits = fit_parts(probe, needed[-1])
     if fits is None:
         logger.info("counting %s at each of %d lengths", config.model_type, len(needed))
-    return CostModel(*(fits or count_parts(probe, needed)), num_layers=config.num_hidden_layers,
+    embeddings, layer, head = fits or count_parts(probe, needed)
+    return CostModel(embeddings, layer, head, num_layers=config.num_hidden_layers,
                      params=probe.params(), fitted=fits is not None)
 
 

@@ -76,8 +76,8 @@ def run_batches(step: Step, sequences: Sequence[np.ndarray], pad_id: int,
         for batch in length_batches(lengths, token_budget):
             ids, mask = pad_batch([sequences[i] for i in batch], pad_id)
             got, left = step(ids, mask)
-            got = check_output("labels", got, len(batch))
-            labels = _scatter(labels, batch, got, len(sequences))
+            labels = _scatter(labels, batch, check_output("labels", got, len(batch)),
+                              len(sequences))
             if left is not None:
                 exits = _scatter(exits, batch, check_output("exit layers", left, len(batch)),
                                  len(sequences))

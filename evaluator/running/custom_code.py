@@ -165,10 +165,10 @@ def _sandbox(job: dict, binds: dict[Path, str], options: ModelRunOptions, what: 
         raise
     if options.budget is not None:
         options.budget.spend(result.seconds)
-    error = _reported_error(scratch, policy) or _stopped(result, policy, options)
-    if error:
+    failure = _reported_error(scratch, policy) or _stopped(result, policy, options)
+    if failure:
         shutil.rmtree(work, ignore_errors=True)
-        raise ModelCodeFailed(f"{what}: {error}")
+        raise ModelCodeFailed(f"{what}: {failure}")
     return scratch
 
 
@@ -547,7 +547,8 @@ def _check_output(output: RunOutput, task: TaskSpec, count: int,
 
 def prediction_strings(task: TaskSpec, labels: np.ndarray) -> list[str]:
     """Predictions as a prediction file writes them: label strings, STS-B clipped to 0..5."""
-    if task.is_regression:
+    if task.labels is None:  # regression (``task.is_regression``)
+        assert task.label_range is not None  # every regression task has a label range
         low, high = task.label_range
         return [f"{float(v):.6g}" for v in np.clip(labels.astype(np.float64), low, high)]
     return [task.labels[int(v)] for v in labels]

@@ -113,16 +113,32 @@ class _Needs:
             self.exits.update(range(1, num_layers + 1))
 
 
+def _model(bundle: Bundle) -> ModelDefinition:
+    """The bundle's model definition, which every caller here needs."""
+    if bundle.model is None:
+        raise ValueError("the submission has no model definition")
+    return bundle.model
+
+
+def _run_thresholds(model: ModelDefinition) -> list[float | None]:
+    """The thresholds of a model the platform runs; ``[None]`` (one static point) if none."""
+    # Loading refuses a model to run without an elue.json.
+    assert model.manifest is not None
+    return list(model.manifest.thresholds) or [None]
+
+
 def graph_plans(bundle: Bundle) -> dict[int, GraphPlan]:
     """The graphs of a ``model.py`` the evaluation needs, per number of labels: to count
     each point (static, or at the exit layers of its file), and to run each point the
     platform runs (kind 4, and the kind-3 re-run)."""
-    model = bundle.model
+    model = _model(bundle)
     layers = model.num_layers
+    if layers is None:  # loading refuses a model.py whose config.json gives no depth
+        raise ValueError("a custom model's config.json must give its number of layers")
     needs: dict[int, _Needs] = {}
     if bundle.runs_model:
         for task in bundle.tasks:
-            for threshold in list(model.manifest.thresholds) or [None]:
+            for threshold in _run_thresholds(model):
                 needs.setdefault(task.num_labels, _Needs()).run(threshold, layers)
     for point in bundle.points:
         need = needs.setdefault(point.task.num_labels, _Needs())
@@ -159,7 +175,7 @@ class CapturedGraphs:
             if self.progress:
                 self.progress(f"capturing model.py's graphs ({len(plan.names)}) for "
                               f"{num_labels} label(s)")
-            self.captured[num_labels] = capture(self.bundle.model, plan, self.options,
+            self.captured[num_labels] = capture(_model(self.bundle), plan, self.options,
                                                 self.progress)
         return self.captured[num_labels]
 
@@ -179,10 +195,11 @@ def _run(bundle: Bundle, graphs: CapturedGraphs, task, ids, thresholds, pad_id: 
          options: ModelRunOptions, progress: Progress | None):
     """The model's outputs at ``thresholds``: its captured graphs if it is code, else the
     standard architecture."""
-    if bundle.model.is_custom:
+    model = _model(bundle)
+    if model.is_custom:
         return run_captured(graphs[task.num_labels], task, ids, thresholds, pad_id, options,
                             progress)
-    return run_model(bundle.model, task, ids, thresholds, pad_id, options, progress)
+    return run_model(model, task, ids, thresholds, pad_id, options, progress)
 
 
 def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, Tokens],
@@ -193,8 +210,7 @@ def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, 
     if graphs is None:
         with CapturedGraphs(bundle, options, progress) as own:
             return run_points(bundle, test_sets, tokens, options, progress, own)
-    model = bundle.model
-    thresholds = list(model.manifest.thresholds) or [None]
+    thresholds = _run_thresholds(_model(bundle))
     points = []
     for slug, test_set in test_sets.items():
         task = test_set.task

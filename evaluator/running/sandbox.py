@@ -278,7 +278,7 @@ def sandbox_command(arguments: Sequence[str], scratch: Path, binds: Mapping[Path
             raise ValueError("a sandbox needs the seccomp filter's file descriptor")
         command = (bwrap_arguments(scratch, binds, root, policy.scratch_mib) + env_args
                    + seccomp_arguments(seccomp_fd) + nice_arguments() + limit_arguments(policy))
-        return command + (drop_arguments(uid) if root else []) + python, None, True
+        return command + (drop_arguments(uid) if uid is not None else []) + python, None, True
     if not policy.allow_unsandboxed:
         raise SandboxUnavailable(problem)
     prepare_scratch(scratch, None)

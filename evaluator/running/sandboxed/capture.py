@@ -45,6 +45,8 @@ def import_model_code(model_dir: Path) -> ModuleType:
     """Import ``model.py`` from ``model_dir`` (its sibling modules importable too)."""
     sys.path.insert(0, str(model_dir))
     spec = importlib.util.spec_from_file_location("submission_model", model_dir / MODEL_CODE)
+    if spec is None or spec.loader is None:  # not for a .py path, but say so if it happens
+        raise ImportError(f"cannot import {model_dir / MODEL_CODE}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not callable(getattr(module, "build", None)):
