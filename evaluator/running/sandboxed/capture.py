@@ -171,5 +171,6 @@ def pack_graphs(folder: Path, names: list[str]) -> None:
     files reach the worker, each under the file-size limit."""
     with zipfile.ZipFile(fresh(GRAPHS_ARCHIVE), "w", zipfile.ZIP_STORED) as archive:
         for path in sorted(folder.iterdir()):
-            if path.is_file() and path.stem in names:
+            # NAME.graph.json and NAME.tensors.safetensors of each graph written.
+            if path.is_file() and path.name.split(".", 1)[0] in names:
                 archive.write(path, path.name)
