@@ -36,11 +36,23 @@ def bundle(tmp_path):
 
 
 def test_the_checker_gives_the_numbers_it_gave_before(bundle):
+    """The same numbers, at the precision ELUE now keeps (docs/integrity.md): performance to
+    one decimal, and the score from that performance against the unchanged reference, to
+    two."""
     report = check(bundle, ELUE_DATA_DIR)
-    found = {t.task: (t.points[0].performance, t.points[0].mflops, t.points[0].mparams, t.score)
-             for t in report.tasks}
-    assert found == pytest.approx(BEFORE, rel=1e-12)
-    assert report.overall == pytest.approx(BEFORE_OVERALL, rel=1e-12)
+    expected_scores = {}
+    for task in report.tasks:
+        performance, mflops, mparams, score = BEFORE[task.task]
+        [point] = task.points
+        assert point.performance == round(performance, 1)
+        assert (point.mflops, point.mparams) == pytest.approx((mflops, mparams), rel=1e-12)
+        # The reference at the same MFLOPs is unchanged: only the performance moved.
+        expected_scores[task.task] = round(score + point.performance - performance, 2)
+        assert task.score == pytest.approx(expected_scores[task.task], abs=1e-9)
+    assert set(expected_scores) == set(BEFORE)
+    mean = sum(expected_scores.values()) / len(expected_scores)
+    assert report.overall == pytest.approx(round(mean, 2), abs=1e-9)
+    assert round(BEFORE_OVERALL, 1) == round(mean, 1)
 
 
 def test_the_worker_stores_what_the_checker_computes(bundle, settings, tmp_path, data_root,

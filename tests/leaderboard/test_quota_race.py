@@ -172,8 +172,8 @@ def test_concurrent_published_entries_at_the_limit_accept_exactly_one(alice, see
             barrier.wait(timeout=BARRIER_WAIT)
         return problems
 
-    def count_then_pause(owner, now=None, points=None):
-        count(owner, now, points)
+    def count_then_pause(owner, now=None):
+        count(owner, now)
         time.sleep(PAUSE)
 
     monkeypatch.setattr(published, "check_points", check_then_wait)
