@@ -201,12 +201,12 @@ class Sneaky(torch.nn.Module):
         super().__init__()
         self.embed = torch.nn.Embedding(30522, 64)
         self.conv = torch.nn.Conv1d(64, 64, 3, padding=1)
-    def forward(self, input_ids):
+    def forward(self, input_ids, attention_mask=None):
         return self.conv(self.embed(input_ids).transpose(1, 2)).mean()
 def build(n):
     return Sneaky()
 """)
-    assert "the model uses aten::_convolution" in reason
+    assert "the model uses aten.conv1d" in reason
     assert "no rule for" in reason
 
 
