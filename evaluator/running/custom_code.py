@@ -215,33 +215,57 @@ class RunOutput:
     exit_layers: np.ndarray | None
 
 
-def write_inputs(folder: Path, sequences: Sequence[Sequence[int]]) -> None:
-    """Token ids as a flat array plus offsets (``ids.npz``, readable without pickle)."""
-    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(s) for s in sequences])
-    ids = np.fromiter((t for s in sequences for t in s), dtype=np.int64, count=offsets[-1])
+@dataclass(frozen=True)
+class TokenIds:
+    """Test inputs as the tokenizer gives them: token ids per example, their segment ids
+    (``token_type_ids``; ``None`` when the tokenizer has none), and the padding values."""
+
+    ids: Sequence[Sequence[int]]
+    type_ids: Sequence[Sequence[int]] | None = None
+    pad_id: int = 0
+    pad_type_id: int = 0
+
+    def subset(self, indices: Sequence[int]) -> TokenIds:
+        """The examples at ``indices``, in that order (a re-run sample)."""
+        types = None if self.type_ids is None else [self.type_ids[i] for i in indices]
+        return replace(self, ids=[self.ids[i] for i in indices], type_ids=types)
+
+
+def _flat(sequences: Sequence[Sequence[int]], total: int) -> np.ndarray:
+    return np.fromiter((t for s in sequences for t in s), dtype=np.int64, count=total)
+
+
+def write_inputs(folder: Path, tokens: TokenIds) -> None:
+    """Token ids (and segment ids) as flat arrays plus offsets (``ids.npz``, readable
+    without pickle)."""
+    offsets = np.zeros(len(tokens.ids) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(s) for s in tokens.ids])
+    arrays = {"ids": _flat(tokens.ids, offsets[-1]), "offsets": offsets}
+    if tokens.type_ids is not None:
+        arrays["type_ids"] = _flat(tokens.type_ids, offsets[-1])
     folder.mkdir(parents=True, exist_ok=True)
-    np.savez(folder / "ids.npz", ids=ids, offsets=offsets)
+    np.savez(folder / "ids.npz", **arrays)
 
 
-def run_model(model: ModelDefinition, task: TaskSpec, sequences: Sequence[Sequence[int]],
-              thresholds: Sequence[float | None], pad_id: int, options: ModelRunOptions,
+def run_model(model: ModelDefinition, task: TaskSpec, tokens: TokenIds,
+              thresholds: Sequence[float | None], options: ModelRunOptions,
               progress: Progress | None = None) -> list[RunOutput]:
-    """Run the model on the token ids ``sequences`` once per threshold, in the sandbox."""
+    """Run the model on the test inputs ``tokens`` once per threshold, in the sandbox."""
     inputs = Path(tempfile.mkdtemp(prefix="elue-inputs-"))
     inputs.chmod(0o755)  # read by the sandbox's own user
     try:
-        write_inputs(inputs, sequences)
+        write_inputs(inputs, tokens)
         job = {"action": "run", "model_dir": SUBMISSION, "custom": model.is_custom,
                "num_labels": task.num_labels, "regression": task.is_regression,
                "inputs": f"{INPUTS}/ids.npz", "thresholds": list(thresholds),
-               "token_budget": options.token_budget, "pad_id": pad_id}
+               "token_budget": options.token_budget, "pad_id": tokens.pad_id,
+               "pad_type_id": tokens.pad_type_id}
         scratch = _sandbox(job, model, options, "running the model failed",
                            {inputs: INPUTS}, progress)
     finally:
         shutil.rmtree(inputs, ignore_errors=True)
     try:
-        return _read_outputs(scratch / "result.npz", task, thresholds, len(sequences),
+        return _read_outputs(scratch / "result.npz", task, thresholds, len(tokens.ids),
                              model.num_layers)
     finally:
         _cleanup(scratch)

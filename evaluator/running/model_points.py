@@ -11,7 +11,7 @@ code per task, and checking kind-3 files against a re-run sample (SPEC §2 kinds
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,7 @@ from evaluator.running.custom_code import (
     Agreement,
     CustomCost,
     ModelRunOptions,
+    TokenIds,
     agreement,
     count_custom,
     prediction_strings,
@@ -39,11 +40,19 @@ Progress = Callable[[str], None]
 @dataclass
 class Tokens:
     """A task's test inputs as token ids (special tokens included, truncated), their
-    lengths, and the tokenizer's padding id."""
+    lengths, the tokenizer's padding id, and the segment ids (``token_type_ids``, ``None``
+    when the tokenizer gives none) with their padding id."""
 
     ids: list[list[int]]
     lengths: np.ndarray
     pad_id: int
+    type_ids: list[list[int]] | None = None
+    pad_type_id: int = 0
+
+    def inputs(self, indices: Sequence[int] | None = None) -> TokenIds:
+        """What the model is fed: every example, or those at ``indices``."""
+        everything = TokenIds(self.ids, self.type_ids, self.pad_id, self.pad_type_id)
+        return everything if indices is None else everything.subset(indices)
 
 
 def model_max_tokens(model: ModelDefinition, num_labels: int) -> int:
@@ -55,18 +64,23 @@ def model_max_tokens(model: ModelDefinition, num_labels: int) -> int:
 
 
 def tokenize(model: ModelDefinition, test_sets: dict[str, TestSet]) -> dict[str, Tokens]:
-    """Every task's inputs under the model's tokenizer (no submitter code, offline)."""
+    """Every task's inputs under the model's tokenizer (no submitter code, offline), with
+    the segment ids the tokenizer gives (BERT's ``[CLS] a [SEP]`` 0s, ``b [SEP]`` 1s)."""
     tokenizer = load_tokenizer(model.directory)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad_type_id = getattr(tokenizer, "pad_token_type_id", 0) or 0
     tokens = {}
     for slug, test_set in test_sets.items():
         limit = model_max_tokens(model, test_set.task.num_labels)
         firsts = [t[0] for t in test_set.texts]
         seconds = [t[1] for t in test_set.texts] if test_set.texts and \
             len(test_set.texts[0]) == 2 else None
-        ids = tokenizer(firsts, seconds, truncation=True, max_length=limit,
-                        padding=False)["input_ids"]
-        tokens[slug] = Tokens(ids, np.array([len(i) for i in ids], dtype=np.int64), pad_id)
+        # As a plain transformers loop calls it: segment ids when the tokenizer has them.
+        encoded = tokenizer(firsts, seconds, truncation=True, max_length=limit,
+                            padding=False)
+        ids = encoded["input_ids"]
+        tokens[slug] = Tokens(ids, np.array([len(i) for i in ids], dtype=np.int64), pad_id,
+                              encoded.get("token_type_ids"), pad_type_id)
     return tokens
 
 
@@ -85,8 +99,7 @@ def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, 
         task = test_set.task
         if progress:
             progress(f"{task.name}: running the model on {len(test_set):,} examples")
-        outputs = run_model(model, task, tokens[slug].ids, thresholds, tokens[slug].pad_id,
-                            options, progress)
+        outputs = run_model(model, task, tokens[slug].inputs(), thresholds, options, progress)
         for output in outputs:
             point = _point_name(output.threshold)
             exits = None if output.exit_layers is None or not point else \
@@ -131,9 +144,8 @@ def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRu
                                  options.seed)
         if progress:
             progress(f"{task.name}: re-running {len(indices)} examples to check the files")
-        ids = [tokens[task.slug].ids[i] for i in indices]
-        outputs = run_model(model, task, ids, [p.threshold for p in points],
-                            tokens[task.slug].pad_id, options)
+        outputs = run_model(model, task, tokens[task.slug].inputs(indices),
+                            [p.threshold for p in points], options)
         for point, output in zip(points, outputs, strict=True):
             results[(task.slug, point.point)] = agreement(
                 task, point.predictions, point.exit_layers, indices, output)

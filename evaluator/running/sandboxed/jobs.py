@@ -6,16 +6,19 @@ A job is a JSON object (written by ``evaluator.running.custom_code``)::
      "lengths": [9, 14, 31], "exit_layers": [1, 2, 3], "static": false, "max_tokens": 512}
     {"action": "run", "model_dir": "/submission", "custom": true, "num_labels": 2,
      "inputs": "/inputs/ids.npz", "thresholds": [0.1, null], "token_budget": 8192,
-     "pad_id": 0}
+     "pad_id": 0, "pad_type_id": 0}
 
-``count`` writes ``result.json``: ``{"parameters": P, "macs": {"static"|"k": {"L": MACs}}}``;
-``run`` writes ``result.npz`` with ``labels_i`` (and ``exits_i``) per threshold ``i`` and
-appends progress lines to ``progress.log``.
+``ids.npz`` holds ``ids`` and, when the tokenizer gives segment ids, ``type_ids`` (flat, one
+per token) with ``offsets`` where each example starts. ``count`` writes ``result.json``:
+``{"parameters": P, "macs": {"static"|"k": {"L": MACs}}}``; ``run`` writes ``result.npz``
+with ``labels_i`` (and ``exits_i``) per threshold ``i`` and appends progress lines to
+``progress.log``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -226,16 +229,35 @@ def load_standard(job: dict):
     return model.eval()
 
 
+def accepts_segments(function) -> bool:
+    """Whether ``function`` takes ``token_type_ids`` (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "token_type_ids" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def standard_step(model, regression: bool):
-    def step(ids, mask):
-        logits = model(input_ids=ids, attention_mask=mask).logits
+    # Segment ids go in as a plain transformers loop passes them: whenever the tokenizer gave
+    # them and the architecture takes them (DistilBERT and ModernBERT have none).
+    segments = accepts_segments(model.forward)
+
+    def step(ids, mask, types):
+        extra = {"token_type_ids": types} if segments and types is not None else {}
+        logits = model(input_ids=ids, attention_mask=mask, **extra).logits
         return (logits[:, 0] if regression else logits.argmax(-1)), None
     return step
 
 
 def custom_step(module: ModuleType, model, threshold: float | None):
-    def step(ids, mask):
-        result = module.predict(model, ids, mask, threshold)
+    # predict(model, input_ids, attention_mask, threshold, token_type_ids=None); the older
+    # four-argument predict() is still called as it was.
+    segments = accepts_segments(module.predict)
+
+    def step(ids, mask, types):
+        extra = {"token_type_ids": types} if segments else {}
+        result = module.predict(model, ids, mask, threshold, **extra)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise JobFailed("model_interface", "predict() must return a tuple "
                             "(labels, exit_layers)")
@@ -249,8 +271,9 @@ def run_model_job(job: dict) -> dict[str, np.ndarray]:
 
     torch.manual_seed(0)  # a standard model's new classifier head, if any, is reproducible
     inputs = np.load(job["inputs"], allow_pickle=False)
-    ids, offsets = inputs["ids"], inputs["offsets"]
-    sequences = [ids[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    offsets = inputs["offsets"]
+    sequences = _split(inputs["ids"], offsets)
+    segments = _split(inputs["type_ids"], offsets) if "type_ids" in inputs else None
     model_dir = Path(job["model_dir"])
     if job["custom"]:
         module = import_model_code(model_dir)
@@ -266,11 +289,15 @@ def run_model_job(job: dict) -> dict[str, np.ndarray]:
                 else standard_step(model, job["regression"]))
         labels, exits = run_batches(step, sequences, job["pad_id"],
                                     job.get("token_budget", DEFAULT_TOKEN_BUDGET),
-                                    _reporter(threshold))
+                                    _reporter(threshold), segments, job.get("pad_type_id", 0))
         arrays[f"labels_{i}"] = labels
         if exits is not None:
             arrays[f"exits_{i}"] = exits
     return arrays
+
+
+def _split(flat: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
+    return [flat[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def _reporter(threshold: float | None):

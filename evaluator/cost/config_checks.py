@@ -1,0 +1,123 @@
+"""Config values transformers accepts but the platform cannot count or run faithfully,
+refused with the key and the reason (``bad_config``).
+
+- ``chunk_size_feed_forward``: chunked feed-forward needs every input length to be a
+  multiple of the chunk; it saves memory and changes nothing else, so set it to 0;
+- ``position_embedding_type`` other than ``absolute``: the transformers version the platform
+  runs (5.x) has no relative position embeddings for BERT-family models and would quietly
+  count and run the model with absolute ones;
+- MobileBERT with ``key_query_shared_bottleneck: false`` and neither a bottleneck for the
+  attention nor ``intra_bottleneck_size == hidden_size``: queries of ``hidden_size`` reach
+  projections of ``intra_bottleneck_size``, which transformers cannot multiply;
+- ``pruned_heads`` that name no layer or head of the model, or all heads of a layer, or an
+  architecture whose heads the platform does not prune (``families.NO_PRUNING``);
+- ModernBERT's ``classifier_pooling`` and ``layer_types`` outside what its code handles.
+
+    >>> check_config(config)   # returns None, or raises SubmissionInvalid
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from evaluator.cost.families import ATTENTION, NO_PRUNING
+from evaluator.errors import Problem, SubmissionInvalid
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
+
+CONFIG_FILE = "config.json"
+MODERNBERT_POOLING = ("cls", "mean")
+MODERNBERT_LAYER_TYPES = ("full_attention", "sliding_attention")
+
+
+def refuse(key: str, message: str) -> SubmissionInvalid:
+    """``bad_config`` naming ``key`` of config.json."""
+    return SubmissionInvalid([Problem("bad_config", f'"{key}": {message}', CONFIG_FILE)])
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value, default=str)[:60]
+
+
+def check_config(config: PretrainedConfig) -> None:
+    """Refuse what the platform cannot count or run as the config says (see above)."""
+    chunk = getattr(config, "chunk_size_feed_forward", 0)
+    if chunk != 0:
+        raise refuse("chunk_size_feed_forward", f"is {_shown(chunk)}; chunked feed-forward "
+                     "only saves memory, and needs every input length to be a multiple of "
+                     "the chunk, which test examples are not: set it to 0")
+    positions = getattr(config, "position_embedding_type", "absolute")
+    if positions != "absolute":
+        raise refuse("position_embedding_type", f"is {_shown(positions)}; the transformers "
+                     "version the platform runs has only absolute position embeddings for "
+                     f"{config.model_type}, so the model would be counted and run as another "
+                     "model: retrain with absolute positions, or submit model.py")
+    if config.model_type == "mobilebert":
+        _check_mobilebert(config)
+    if config.model_type == "modernbert":
+        _check_modernbert(config)
+    check_pruned_heads(config)
+
+
+def _check_mobilebert(config: PretrainedConfig) -> None:
+    if (config.use_bottleneck and not config.key_query_shared_bottleneck
+            and not config.use_bottleneck_attention
+            and config.true_hidden_size != config.hidden_size):
+        raise refuse("key_query_shared_bottleneck", "false needs use_bottleneck_attention: "
+                     f"true (or intra_bottleneck_size equal to hidden_size): otherwise queries "
+                     f"of width {config.hidden_size} meet projections of width "
+                     f"{config.true_hidden_size}, which transformers cannot run")
+
+
+def _check_modernbert(config: PretrainedConfig) -> None:
+    if config.classifier_pooling not in MODERNBERT_POOLING:
+        raise refuse("classifier_pooling", f"is {_shown(config.classifier_pooling)}; "
+                     f"expected one of {', '.join(MODERNBERT_POOLING)}")
+    types = config.layer_types
+    if not (isinstance(types, list) and len(types) == config.num_hidden_layers
+            and all(t in MODERNBERT_LAYER_TYPES for t in types)):
+        raise refuse("layer_types", f"must list one of {', '.join(MODERNBERT_LAYER_TYPES)} "
+                     f"for each of the {config.num_hidden_layers} layers")
+
+
+def pruned_heads(config: PretrainedConfig) -> dict[int, list[int]]:
+    """The config's ``pruned_heads`` as ``{layer index: sorted head indices}`` ({} if none).
+
+    JSON keys are strings (``{"0": [1, 3]}``); both spellings are accepted.
+    """
+    raw = getattr(config, "pruned_heads", None) or {}
+    return {int(layer): sorted(set(heads)) for layer, heads in raw.items() if heads}
+
+
+def check_pruned_heads(config: PretrainedConfig) -> None:
+    """Refuse ``pruned_heads`` the platform cannot apply (the format, the indices, the
+    architecture)."""
+    raw = getattr(config, "pruned_heads", None)
+    if not raw:
+        return
+    heads = getattr(config, "num_attention_heads", None)
+    if not isinstance(raw, dict) or not all(_is_index(k) and isinstance(v, list) and all(
+            _is_index(h) for h in v) for k, v in raw.items()):
+        raise refuse("pruned_heads", 'expected {"layer": [head, ...]} with whole-number layer '
+                     "and head indices")
+    if config.model_type in NO_PRUNING or config.model_type not in ATTENTION:
+        why = NO_PRUNING.get(config.model_type, "its attention layout is not known")
+        raise refuse("pruned_heads", f"cannot be applied to {config.model_type}: {why}")
+    for layer, pruned in pruned_heads(config).items():
+        if layer >= config.num_hidden_layers:
+            raise refuse("pruned_heads", f"layer {layer} does not exist (the model has "
+                         f"{config.num_hidden_layers} layers, numbered from 0)")
+        if pruned[-1] >= heads:
+            raise refuse("pruned_heads", f"layer {layer} has no head {pruned[-1]} (it has "
+                         f"{heads}, numbered from 0)")
+        if len(pruned) == heads:
+            raise refuse("pruned_heads", f"prunes every head of layer {layer}; keep at least "
+                         "one (or remove the layer)")
+
+
+def _is_index(value: object) -> bool:
+    if isinstance(value, str):
+        return value.isdigit() and len(value) < 6
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
