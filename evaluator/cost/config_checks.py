@@ -11,7 +11,10 @@ refused with the key and the reason (``bad_config``).
   projections of ``intra_bottleneck_size``, which transformers cannot multiply;
 - ``pruned_heads`` that name no layer or head of the model, or all heads of a layer, or an
   architecture whose heads the platform does not prune (``families.NO_PRUNING``);
-- ModernBERT's ``classifier_pooling`` and ``layer_types`` outside what its code handles.
+- ModernBERT's ``classifier_pooling`` and ``layer_types`` outside what its code handles;
+- DeBERTa-v2's convolution layer (``conv_kernel_size``, in deberta-v2-xlarge and larger):
+  the counter traces shapes on PyTorch's meta device, where torch 2.13 cannot trace a
+  convolution (DeBERTa-v3 has none).
 
     >>> check_config(config)   # returns None, or raises SubmissionInvalid
 """
@@ -58,6 +61,11 @@ def check_config(config: PretrainedConfig) -> None:
         _check_mobilebert(config)
     if config.model_type == "modernbert":
         _check_modernbert(config)
+    if config.model_type == "deberta-v2" and getattr(config, "conv_kernel_size", 0) != 0:
+        raise refuse("conv_kernel_size", f"is {_shown(config.conv_kernel_size)}; DeBERTa-v2's "
+                     "convolution layer cannot be counted: the platform traces shapes on "
+                     "PyTorch's meta device, where a convolution cannot be traced (DeBERTa-v3 "
+                     "models have no convolution)")
     check_pruned_heads(config)
 
 
