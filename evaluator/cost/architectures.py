@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 CONFIG_FILE = "config.json"
 
 MAX_TOKENS = 512  # SPEC §3: examples are truncated at 512 tokens (or the model's maximum)
+# Fewer positions cannot hold a sentence pair with its special tokens and a few words.
+MIN_TOKENS = 16
 
 IGNORED_CONFIG_KEYS = frozenset({"model_type", "quantization_config", "torch_dtype", "dtype"})
 # Keys transformers keeps for bookkeeping: never the cause of a model that cannot be built.
@@ -122,6 +124,9 @@ def config_from_dict(raw: dict, num_labels: int) -> PretrainedConfig:
                        f"{_first_line(error)}") from None
     check_config(config)
     check_estimate(config)
+    if max_tokens(config) < MIN_TOKENS:
+        raise _invalid("bad_config", f'"max_position_embeddings": {max_tokens(config)} usable '
+                       f"positions; ELUE's examples need at least {MIN_TOKENS}")
     return config
 
 

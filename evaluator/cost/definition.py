@@ -35,13 +35,12 @@ def definition_costs(directory: Path, test_sets: Sequence[TestSet]
     Tasks with the same number of labels share one architecture, so they share one cost
     model, fitted and verified over all their lengths: tracing is the expensive part.
     """
+    # The config first: the tokenizer's loader reads config.json too, less carefully.
+    configs = {t.task.num_labels: load_config(directory, t.task.num_labels) for t in test_sets}
     tokenizer = load_tokenizer(directory)
-    configs, lengths = {}, {}
-    for test_set in test_sets:
-        labels = test_set.task.num_labels
-        configs.setdefault(labels, load_config(directory, labels))
-        lengths[test_set.task.slug] = token_lengths(tokenizer, test_set.texts,
-                                                    max_tokens(configs[labels]))
+    lengths = {t.task.slug: token_lengths(tokenizer, t.texts,
+                                          max_tokens(configs[t.task.num_labels]))
+               for t in test_sets}
     models = {
         labels: build_cost_model(config, np.concatenate(
             [lengths[t.task.slug] for t in test_sets if t.task.num_labels == labels]))

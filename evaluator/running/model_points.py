@@ -66,12 +66,14 @@ def model_max_tokens(model: ModelDefinition, num_labels: int) -> int:
 def tokenize(model: ModelDefinition, test_sets: dict[str, TestSet]) -> dict[str, Tokens]:
     """Every task's inputs under the model's tokenizer (no submitter code, offline), with
     the segment ids the tokenizer gives (BERT's ``[CLS] a [SEP]`` 0s, ``b [SEP]`` 1s)."""
+    # The config first: the tokenizer's loader reads config.json too, less carefully.
+    limits = {slug: model_max_tokens(model, t.task.num_labels) for slug, t in test_sets.items()}
     tokenizer = load_tokenizer(model.directory)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     pad_type_id = getattr(tokenizer, "pad_token_type_id", 0) or 0
     tokens = {}
     for slug, test_set in test_sets.items():
-        limit = model_max_tokens(model, test_set.task.num_labels)
+        limit = limits[slug]
         firsts = [t[0] for t in test_set.texts]
         seconds = [t[1] for t in test_set.texts] if test_set.texts and \
             len(test_set.texts[0]) == 2 else None
