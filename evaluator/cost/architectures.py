@@ -119,7 +119,8 @@ def config_from_dict(raw: dict, num_labels: int) -> PretrainedConfig:
         config.num_labels = num_labels
     except Exception as error:  # strict dataclass validation raises its own exceptions
         named = FIELD_IN_MESSAGE.search(str(error))
-        where = f'"{named.group(1)}": ' if named else ""
+        key = named.group(1) if named else _invalid_key(model_type, fields)
+        where = f'"{key}": ' if key else ""
         raise _invalid("bad_config", f"{where}not a valid {model_type} config: "
                        f"{_first_line(error)}") from None
     check_config(config)
@@ -128,6 +129,19 @@ def config_from_dict(raw: dict, num_labels: int) -> PretrainedConfig:
         raise _invalid("bad_config", f'"max_position_embeddings": {max_tokens(config)} usable '
                        f"positions; ELUE's examples need at least {MIN_TOKENS}")
     return config
+
+
+def _invalid_key(model_type: str, fields: dict) -> str | None:
+    """The key without which transformers accepts the config, if there is one."""
+    transformers = offline_transformers()
+    for key in sorted(fields)[:MAX_KEYS_TRIED]:
+        try:
+            transformers.AutoConfig.for_model(
+                model_type, **{k: v for k, v in fields.items() if k != key})
+        except Exception:
+            continue
+        return key
+    return None
 
 
 def _first_line(error: BaseException) -> str:
@@ -167,18 +181,24 @@ def build_model(config: PretrainedConfig, num_layers: int | None = None,
     ``num_layers`` truncates it. On the default ``meta`` device it has no weights at all,
     which is enough to count parameters and to trace it.
     """
+    try:
+        return _build(config, num_layers, attn_implementation, device)
+    except BUILD_ERRORS as error:
+        raise _invalid("bad_config", f"{_blamed(config)}cannot build the model "
+                       f"({_first_line(error)})") from None
+
+
+def _build(config: PretrainedConfig, num_layers: int | None, attn_implementation: str,
+           device: str) -> nn.Module:
     import torch
 
     transformers = offline_transformers()
     config = with_layers(config, num_layers or config.num_hidden_layers)
-    try:
-        with torch.device(device):
-            model = transformers.AutoModelForSequenceClassification.from_config(
-                config, attn_implementation=attn_implementation, dtype=torch.float32,
-                trust_remote_code=False)
-            prune_heads(model, config)
-    except BUILD_ERRORS as error:
-        raise _invalid("bad_config", f"cannot build the model ({_first_line(error)})") from None
+    with torch.device(device):
+        model = transformers.AutoModelForSequenceClassification.from_config(
+            config, attn_implementation=attn_implementation, dtype=torch.float32,
+            trust_remote_code=False)
+        prune_heads(model, config)
     return model.eval()
 
 
@@ -215,7 +235,7 @@ def runs(config: PretrainedConfig) -> bool:
     from evaluator.cost.fvcore_rules import total_macs
 
     try:
-        model = build_model(config, min(2, config.num_hidden_layers))
+        model = _build(config, min(2, config.num_hidden_layers), "eager", "meta")
         total_macs(model, min(8, max_tokens(config)))
     except Exception:
         return False
@@ -249,9 +269,13 @@ def refusing_what_fails(config: PretrainedConfig) -> Iterator[None]:
     except (SubmissionInvalid, EvaluationFailed):
         raise
     except Exception as error:
-        key = culprit_key(config)
-        where = f'"{key}" ({json.dumps(getattr(config, key, None), default=str)[:40]}): ' \
-            if key else ""
-        raise _invalid("bad_config", f"{where}transformers cannot build or run this "
+        raise _invalid("bad_config", f"{_blamed(config)}transformers cannot build or run this "
                        f"{config.model_type} model ({_first_line(error)})") from None
+
+
+def _blamed(config: PretrainedConfig) -> str:
+    """``'"key" (value): '`` for the key to blame for a failure, or ``""``."""
+    key = culprit_key(config)
+    return f'"{key}" ({json.dumps(getattr(config, key, None), default=str)[:40]}): ' \
+        if key else ""
 

@@ -11,7 +11,6 @@ refused with the key and the reason (``bad_config``).
   projections of ``intra_bottleneck_size``, which transformers cannot multiply;
 - ``pruned_heads`` that name no layer or head of the model, or all heads of a layer, or an
   architecture whose heads the platform does not prune (``families.NO_PRUNING``);
-- ModernBERT's ``classifier_pooling`` and ``layer_types`` outside what its code handles;
 - DeBERTa-v2's convolution layer (``conv_kernel_size``, in deberta-v2-xlarge and larger):
   the counter traces shapes on PyTorch's meta device, where torch 2.13 cannot trace a
   convolution (DeBERTa-v3 has none).
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from transformers import PretrainedConfig
 
 CONFIG_FILE = "config.json"
-MODERNBERT_POOLING = ("cls", "mean")
-MODERNBERT_LAYER_TYPES = ("full_attention", "sliding_attention")
 
 
 def refuse(key: str, message: str) -> SubmissionInvalid:
@@ -59,8 +56,6 @@ def check_config(config: PretrainedConfig) -> None:
                      "model: retrain with absolute positions, or submit model.py")
     if config.model_type == "mobilebert":
         _check_mobilebert(config)
-    if config.model_type == "modernbert":
-        _check_modernbert(config)
     if config.model_type == "deberta-v2" and getattr(config, "conv_kernel_size", 0) != 0:
         raise refuse("conv_kernel_size", f"is {_shown(config.conv_kernel_size)}; DeBERTa-v2's "
                      "convolution layer cannot be counted: the platform traces shapes on "
@@ -77,17 +72,6 @@ def _check_mobilebert(config: PretrainedConfig) -> None:
                      f"true (or intra_bottleneck_size equal to hidden_size): otherwise queries "
                      f"of width {config.hidden_size} meet projections of width "
                      f"{config.true_hidden_size}, which transformers cannot run")
-
-
-def _check_modernbert(config: PretrainedConfig) -> None:
-    if config.classifier_pooling not in MODERNBERT_POOLING:
-        raise refuse("classifier_pooling", f"is {_shown(config.classifier_pooling)}; "
-                     f"expected one of {', '.join(MODERNBERT_POOLING)}")
-    types = config.layer_types
-    if not (isinstance(types, list) and len(types) == config.num_hidden_layers
-            and all(t in MODERNBERT_LAYER_TYPES for t in types)):
-        raise refuse("layer_types", f"must list one of {', '.join(MODERNBERT_LAYER_TYPES)} "
-                     f"for each of the {config.num_hidden_layers} layers")
 
 
 def pruned_heads(config: PretrainedConfig) -> dict[int, list[int]]:

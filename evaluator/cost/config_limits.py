@@ -106,6 +106,8 @@ def estimated_parameters(config: PretrainedConfig) -> int:
     if config.model_type == "deberta-v2" and getattr(config, "relative_attention", False):
         buckets = _width(config, "position_buckets")
         tables += 2 * (buckets if buckets > 0 else _width(config, "max_relative_positions"))
+        if not getattr(config, "share_att_key", False):  # own relative-position projections
+            layer += 2 * hidden * hidden
     projection = embedding * hidden if embedding != hidden else 0
     return tables * embedding + projection + layers * layer + hidden * hidden
 

@@ -61,7 +61,6 @@ ATTENTION: dict[str, AttentionLayout] = {
     **dict.fromkeys(BERT_LIKE, _BERT_ATTENTION),
     "distilbert": AttentionLayout("attention", ("q_lin", "k_lin", "v_lin"), "attention.out_lin",
                                   ("n_heads",), ()),
-    "mpnet": AttentionLayout("attention.attn", ("q", "k", "v"), "attention.attn.o"),
     # The relative-position projections exist without share_att_key; pruning cuts them too.
     "deberta-v2": AttentionLayout("attention.self", ("query_proj", "key_proj", "value_proj",
                                                      "pos_key_proj", "pos_query_proj"),
@@ -74,6 +73,8 @@ NO_PRUNING: dict[str, str] = {
               "removed from one layer only",
     "modernbert": "ModernBERT fuses the query, key and value projections into one matrix "
                   "(Wqkv), which the platform does not cut per head",
+    "mpnet": "MPNet adds one relative-position bias per head, computed once for all layers, "
+             "so a layer cannot have fewer heads than the others",
 }
 
 
