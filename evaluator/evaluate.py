@@ -173,21 +173,24 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
 
     runs = bundle.runs_model
     model = bundle.model
+    costs, custom = {}, {}
+    if not model.is_custom:
+        from evaluator.cost.definition import definition_costs
+
+        # Before anything runs: a config the counter cannot build or trace is refused here.
+        if progress:
+            progress("counting FLOPs per example")
+        costs = definition_costs(bundle.model_dir, list(test_sets.values()))
     # Standard architectures without weights tokenise inside definition_costs only.
     tokens = model_points.tokenize(model, test_sets) if model.is_custom or model.runnable \
         else {}
     if runs:
         bundle.points = model_points.run_points(bundle, test_sets, tokens, options, progress)
-    if progress:
-        progress("counting FLOPs per example")
-    costs, custom = {}, {}
-    if bundle.model.is_custom:
+    if model.is_custom:
+        if progress:
+            progress("counting FLOPs per example")
         counted = model_points.custom_costs(bundle, tokens, options)
         custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
-    else:
-        from evaluator.cost.definition import definition_costs
-
-        costs = definition_costs(bundle.model_dir, list(test_sets.values()))
     agreements = {}
     if bundle.model.runnable and not runs:
         agreements = model_points.rerun_agreements(bundle, tokens, options, progress)

@@ -6,6 +6,7 @@ What the counter needs to know about each architecture beyond its transformers c
   (layers may differ: a pruned layer has fewer heads, ModernBERT's first layer has no
   attention LayerNorm and two of every three layers attend within a window);
 - ``POSITION_OFFSET``: families numbering positions from ``pad_token_id + 1`` (RoBERTa);
+- ``segment_types``: how many segment ids (``token_type_ids``) a model embeds;
 - ``ATTENTION``: the attention's linear layers, to prune heads (``evaluator.cost.pruning``);
 - ``sliding_windows``: ModernBERT's sliding-window layers and what they save against L²
   (``WindowSavings``).
@@ -40,6 +41,10 @@ LAYERS: dict[str, str] = {
 }
 
 POSITION_OFFSET: frozenset[str] = frozenset({"roberta", "xlm-roberta", "camembert", "mpnet"})
+
+# Families whose models take no segment ids (``token_type_ids``); the others add a segment
+# embedding when ``type_vocab_size`` > 0.
+NO_SEGMENT_IDS: frozenset[str] = frozenset({"distilbert", "mpnet", "modernbert"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,13 @@ NO_PRUNING: dict[str, str] = {
     "mpnet": "MPNet adds one relative-position bias per head, computed once for all layers, "
              "so a layer cannot have fewer heads than the others",
 }
+
+
+def segment_types(config: PretrainedConfig) -> int:
+    """How many segment ids the model embeds (0: it takes none, or ignores them)."""
+    if config.model_type in NO_SEGMENT_IDS:
+        return 0
+    return max(0, getattr(config, "type_vocab_size", 0) or 0)
 
 
 def layer_names(config: PretrainedConfig) -> list[str]:

@@ -20,8 +20,10 @@ from evaluator.bundle.load import Bundle, PointFiles
 from evaluator.bundle.model_files import ModelDefinition
 from evaluator.bundle.names import exit_layer_file, prediction_file
 from evaluator.cost.architectures import MAX_TOKENS, load_config, max_tokens
+from evaluator.cost.families import segment_types
 from evaluator.cost.token_lengths import load_tokenizer
 from evaluator.data import TestSet
+from evaluator.errors import Problem, SubmissionInvalid
 from evaluator.running.custom_code import (
     Agreement,
     CustomCost,
@@ -86,6 +88,26 @@ def tokenize(model: ModelDefinition, test_sets: dict[str, TestSet]) -> dict[str,
     return tokens
 
 
+def check_inputs(model: ModelDefinition, num_labels: int, tokens: Tokens) -> None:
+    """Refuse a standard architecture whose embeddings cannot take the tokenizer's ids (a
+    plain transformers loop would fail on them too, less clearly)."""
+    if model.is_custom or not tokens.ids:
+        return
+    config = load_config(model.directory, num_labels)
+    highest = max((max(ids) for ids in tokens.ids if ids), default=0)
+    if highest >= config.vocab_size:
+        raise SubmissionInvalid([Problem(
+            "bad_tokenizer", f"the tokenizer gives token id {highest}, but config.json's "
+            f"vocab_size is {config.vocab_size}: they do not belong together")])
+    segments = segment_types(config)
+    if tokens.type_ids is not None and segments:
+        top = max((max(types) for types in tokens.type_ids if types), default=0)
+        if top >= segments:
+            raise SubmissionInvalid([Problem(
+                "bad_tokenizer", f"the tokenizer gives segment id {top} to the second "
+                f"sentence of a pair, but config.json's type_vocab_size is {segments}")])
+
+
 def _point_name(threshold: float | None) -> str:
     return "" if threshold is None else f"{threshold:g}"
 
@@ -99,6 +121,7 @@ def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, 
     points = []
     for slug, test_set in test_sets.items():
         task = test_set.task
+        check_inputs(model, task.num_labels, tokens[slug])
         if progress:
             progress(f"{task.name}: running the model on {len(test_set):,} examples")
         outputs = run_model(model, task, tokens[slug].inputs(), thresholds, options, progress)
@@ -142,6 +165,7 @@ def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRu
                   and (model.is_custom or not p.point)]
         if not points:
             continue
+        check_inputs(model, task.num_labels, tokens[task.slug])
         indices = sample_indices(len(tokens[task.slug].ids), options.sample_size,
                                  options.seed)
         if progress:

@@ -217,8 +217,11 @@ def load_weights(model, model_dir: Path) -> None:
 
 def load_standard(job: dict):
     """A standard-architecture classifier from ``config.json`` + safetensors, no code."""
-    from evaluator.cost.architectures import offline_transformers
+    from evaluator.cost.architectures import offline_transformers, read_config_json
 
+    raw = read_config_json(Path(job["model_dir"]))
+    if raw.get("pruned_heads"):
+        return load_pruned(job, raw)
     transformers = offline_transformers()
     try:
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
@@ -236,6 +239,17 @@ def accepts_segments(function) -> bool:
     except (TypeError, ValueError):
         return False
     return any(p.name == "token_type_ids" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
+def load_pruned(job: dict, raw: dict):
+    """A model with pruned heads: transformers 5 cannot load its smaller weights itself, so
+    it is built and pruned as the counter builds it, then given its weights (strict)."""
+    from evaluator.cost.architectures import build_model, config_from_dict
+
+    model = build_model(config_from_dict(raw, job["num_labels"]), attn_implementation="sdpa",
+                        device="cpu")
+    load_weights(model, Path(job["model_dir"]))
+    return model.eval()
 
 
 def standard_step(model, regression: bool):

@@ -22,9 +22,10 @@ from evaluator.evaluate import evaluate_bundle
 from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.sandbox import SandboxPolicy, sandbox_available
 from tests.conftest import ELUE_DATA_DIR
+from tests.evaluator.running.test_standard_models import one_thread
 
 pytestmark = pytest.mark.slow
-OPTIONS = ModelRunOptions(policy=SandboxPolicy(wall_seconds=600, threads=2))
+OPTIONS = ModelRunOptions(policy=SandboxPolicy(wall_seconds=900, threads=1))
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json")
 
@@ -63,7 +64,7 @@ def plain_loop(folder: Path, slug: str, zero_segments: bool = False,
     model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
     texts = load_test_set(ELUE_DATA_DIR, TASKS[slug], with_labels=False).texts[:count]
     predictions = []
-    with torch.inference_mode():
+    with torch.inference_mode(), one_thread():
         for example in texts:
             encoded = tokenizer(*example, truncation=True, max_length=512, return_tensors="pt")
             if zero_segments:
