@@ -1,14 +1,18 @@
 """Segment ids (``token_type_ids``) from the submission's tokenizer reach every model call.
 
-A real BERT-family classifier (MiniLM-L6's weights with a seeded classifier head) run by the
-platform gives, example for example, what a plain transformers loop gives with the
-tokenizer's segment ids, on a sentence-pair task (MRPC) and a single-sentence task (SST-2).
+The sandbox side hands them to a standard model whose forward takes them and to a custom
+``predict()`` that asks for them (the four-argument ``predict()`` is still called as it
+was). End to end, a real BERT-family classifier (MiniLM-L6's weights with a seeded
+classifier head) run by the platform gives, example for example, what a plain transformers
+loop gives with the tokenizer's segment ids, on a sentence-pair task (MRPC) and a
+single-sentence task (SST-2).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,20 +25,13 @@ from evaluator.data import load_test_set
 from evaluator.evaluate import evaluate_bundle
 from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.sandbox import SandboxPolicy, sandbox_available
+from evaluator.running.sandboxed.jobs import accepts_segments, custom_step, standard_step
 from tests.conftest import ELUE_DATA_DIR
-from tests.evaluator.running.test_standard_models import one_thread
+from tests.evaluator.running.plain_loop import plain_predictions
 
-pytestmark = pytest.mark.slow
 OPTIONS = ModelRunOptions(policy=SandboxPolicy(wall_seconds=900, threads=1))
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json")
-
-
-@pytest.fixture(autouse=True)
-def sandbox_host():
-    available, why = sandbox_available()
-    if not available:
-        pytest.fail(f"these tests need a host that can sandbox code: {why} (docs/sandbox.md)")
 
 
 def minilm_classifier(folder: Path, tasks: list[str], seed: int = 1234) -> Path:
@@ -55,22 +52,10 @@ def minilm_classifier(folder: Path, tasks: list[str], seed: int = 1234) -> Path:
 
 def plain_loop(folder: Path, slug: str, zero_segments: bool = False,
                count: int | None = None) -> list[str]:
-    """Predictions of the model in ``folder`` one example at a time (the first ``count``
-    examples, or all), as a researcher's own transformers loop computes them (the
-    tokenizer's segment ids, or all zeros)."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model = AutoModelForSequenceClassification.from_pretrained(str(folder)).eval()
-    texts = load_test_set(ELUE_DATA_DIR, TASKS[slug], with_labels=False).texts[:count]
-    predictions = []
-    with torch.inference_mode(), one_thread():
-        for example in texts:
-            encoded = tokenizer(*example, truncation=True, max_length=512, return_tensors="pt")
-            if zero_segments:
-                encoded["token_type_ids"] = torch.zeros_like(encoded["token_type_ids"])
-            predictions.append(str(int(model(**encoded).logits.argmax(-1))))
-    return predictions
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    return plain_predictions(model, folder, slug, count, zero_segments)
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +67,15 @@ def minilm(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def platform_predictions(minilm, tmp_path_factory) -> dict[str, list[str]]:
+    available, why = sandbox_available()
+    assert available, f"these tests need a host that can sandbox code: {why}"
     bundle = load_bundle(minilm, tmp_path_factory.mktemp("scratch"))
     report = evaluate_bundle(bundle, ELUE_DATA_DIR, curves={}, options=OPTIONS)
     assert {t.task for t in report.tasks} == {"sst-2", "mrpc"}
     return {p.task.slug: list(p.predictions) for p in bundle.points}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("slug", ["mrpc", "sst-2"])
 def test_a_kind4_run_equals_a_plain_transformers_loop(minilm, platform_predictions, slug):
     expected = plain_loop(minilm / "model", slug)
@@ -97,9 +85,105 @@ def test_a_kind4_run_equals_a_plain_transformers_loop(minilm, platform_predictio
     assert differing == []
 
 
+@pytest.mark.slow
 def test_segment_ids_change_what_a_sentence_pair_model_predicts(minilm, platform_predictions):
     # The check above can fail: all-zero segment ids (the old behaviour) give other answers.
     zeros = plain_loop(minilm / "model", "mrpc", zero_segments=True, count=300)
     changed = np.mean([a != b for a, b in zip(platform_predictions["mrpc"][:300], zeros,
                                               strict=True)])
     assert changed > 0.01
+
+
+IDS, MASK = torch.tensor([[101, 7, 102, 8, 102]]), torch.ones(1, 5, dtype=torch.long)
+TYPES = torch.tensor([[0, 0, 0, 1, 1]])
+
+
+def test_a_predict_with_token_type_ids_gets_them():
+    def predict(model, input_ids, attention_mask, threshold, token_type_ids=None):
+        return token_type_ids.sum(1), None
+
+    step = custom_step(SimpleNamespace(predict=predict), None, None)
+    assert step(IDS, MASK, TYPES)[0].tolist() == [2]
+    assert accepts_segments(predict)
+
+
+def test_the_four_argument_predict_is_still_called_as_before():
+    calls = []
+
+    def predict(model, input_ids, attention_mask, threshold):
+        calls.append(threshold)
+        return torch.zeros(1), None
+
+    custom_step(SimpleNamespace(predict=predict), None, 0.5)(IDS, MASK, TYPES)
+    assert calls == [0.5] and not accepts_segments(predict)
+
+
+def test_a_predict_taking_keywords_gets_them_too():
+    def predict(model, input_ids, attention_mask, threshold, **extra):
+        return extra["token_type_ids"][:, -1], None
+
+    assert custom_step(SimpleNamespace(predict=predict), None, None)(IDS, MASK, TYPES)[0] \
+        .tolist() == [1]
+
+
+class Classifier(torch.nn.Module):
+    """Two logits: the sum of the segment ids it was given, and 1."""
+
+    def __init__(self, takes_segments: bool):
+        super().__init__()
+        self.takes_segments = takes_segments
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        sums = torch.zeros(len(input_ids)) if token_type_ids is None else \
+            token_type_ids.sum(1).float()
+        return SimpleNamespace(logits=torch.stack([sums, torch.ones(len(input_ids))], 1))
+
+
+class NoSegments(torch.nn.Module):
+    def forward(self, input_ids, attention_mask):  # DistilBERT, MPNet, ModernBERT
+        return SimpleNamespace(logits=torch.ones(len(input_ids), 2))
+
+
+def test_a_standard_model_gets_segment_ids_when_its_forward_takes_them():
+    assert standard_step(Classifier(True), regression=False)(IDS, MASK, TYPES)[0].tolist() \
+        == [0]  # logits (2, 1): the segment ids arrived
+    assert standard_step(Classifier(True), regression=False)(IDS, MASK, None)[0].tolist() \
+        == [1]
+    assert standard_step(NoSegments(), regression=False)(IDS, MASK, TYPES)[0].tolist() == [0]
+
+
+SEGMENT_PREDICT = '''
+
+def predict(model, input_ids, attention_mask, threshold, token_type_ids=None):
+    """Label 1 when the example has a second segment (a sentence pair), else 0."""
+    model(input_ids, len(HEADS), attention_mask)
+    second = (token_type_ids * attention_mask).amax(1)
+    return second, torch.full((input_ids.shape[0],), len(HEADS))
+'''
+
+
+@pytest.mark.slow
+def test_a_custom_predict_gets_the_tokenizers_segment_ids_in_the_sandbox(tmp_path):
+    from evaluator.running.model_points import run_points, tokenize
+    from tests.evaluator.custom_models import (
+        COST_EFF,
+        MODEL_CODE,
+        manifest,
+        multi_exit_model,
+        save_weights,
+    )
+
+    available, why = sandbox_available()
+    assert available, f"these tests need a host that can sandbox code: {why}"
+    code = MODEL_CODE.format(hidden=COST_EFF.hidden, head_dim=COST_EFF.head_dim,
+                             vocab=COST_EFF.vocab, positions=COST_EFF.positions,
+                             heads=COST_EFF.heads, ffn=COST_EFF.ffn) + SEGMENT_PREDICT
+    folder = multi_exit_model(tmp_path / "bundle" / "model", COST_EFF, code)
+    save_weights(folder)
+    manifest(folder, ["mrpc", "sst-2"])
+    bundle = load_bundle(folder.parent, tmp_path / "scratch")
+    test_sets = {slug: load_test_set(ELUE_DATA_DIR, TASKS[slug], with_labels=False)
+                 for slug in ("mrpc", "sst-2")}
+    points = run_points(bundle, test_sets, tokenize(bundle.model, test_sets), OPTIONS)
+    labels = {p.task.slug: set(p.predictions) for p in points}
+    assert labels == {"mrpc": {"1"}, "sst-2": {"0"}}  # pairs have a second segment

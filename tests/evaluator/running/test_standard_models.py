@@ -8,23 +8,20 @@ them) a researcher's own loop feeds it, and loads its weights, pruned heads incl
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 
-from evaluator.benchmark import TASKS
 from evaluator.bundle.load import load_bundle
 from evaluator.cost.architectures import build_model, config_from_dict
-from evaluator.data import load_test_set
 from evaluator.errors import SubmissionInvalid
 from evaluator.evaluate import evaluate_bundle
 from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.sandbox import SandboxPolicy, sandbox_available
 from tests.conftest import ELUE_DATA_DIR
+from tests.evaluator.running.plain_loop import plain_predictions
 from tests.evaluator.tokenizer_files import WRITERS
 
 pytestmark = pytest.mark.slow
@@ -59,17 +56,6 @@ MODELS = {  # config.json and the tokenizer it comes with
 }
 
 
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """Tiny models one example at a time: a second thread only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def sandbox_host():
     available, why = sandbox_available()
@@ -102,19 +88,6 @@ def platform_predictions(root: Path, scratch: Path) -> list[str]:
     return list(point.predictions)
 
 
-def plain_loop(model, folder: Path) -> list[str]:
-    """One example at a time, as ``tokenizer(a, b, truncation=True, max_length=512)`` and
-    ``model(**encoded)`` give it."""
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    texts = load_test_set(ELUE_DATA_DIR, TASKS["mrpc"], with_labels=False).texts
-    with torch.inference_mode(), one_thread():
-        return [str(int(model(**tokenizer(*pair, truncation=True, max_length=512,
-                                          return_tensors="pt")).logits.argmax(-1)))
-                for pair in texts]
-
-
 @pytest.mark.parametrize("name", MODELS)
 def test_the_platform_runs_each_architecture_as_a_plain_loop_does(tmp_path, name):
     from transformers import AutoModelForSequenceClassification
@@ -123,7 +96,7 @@ def test_the_platform_runs_each_architecture_as_a_plain_loop_does(tmp_path, name
     root = kind4_bundle(tmp_path / name, raw, tokenizer)
     got = platform_predictions(root, tmp_path / "scratch")
     model = AutoModelForSequenceClassification.from_pretrained(str(root / "model")).eval()
-    expected = plain_loop(model, root / "model")
+    expected = plain_predictions(model, root / "model", "mrpc")
     assert len(set(expected)) == 2  # the random model does not answer one label for all
     assert [i for i, (a, b) in enumerate(zip(got, expected, strict=True)) if a != b] == []
 
@@ -144,7 +117,7 @@ def test_the_platform_runs_a_model_with_pruned_heads(tmp_path):
     (folder / "elue.json").write_text(json.dumps({"tasks": ["mrpc"]}), encoding="utf-8")
     got = platform_predictions(folder.parent, tmp_path / "scratch")
     assert model.bert.encoder.layer[0].attention.self.query.out_features == 16
-    assert got == plain_loop(model.eval(), reference_tokenizer_dir())
+    assert got == plain_predictions(model, reference_tokenizer_dir(), "mrpc")
 
 
 def test_it_refuses_a_tokenizer_whose_segment_ids_the_model_cannot_embed(tmp_path):
