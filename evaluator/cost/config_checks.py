@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from evaluator.cost.families import ATTENTION, NO_PRUNING
+from evaluator.cost.families import ATTENTION, NO_PRUNING, pruned_heads
 from evaluator.errors import Problem, SubmissionInvalid
 
 if TYPE_CHECKING:
@@ -72,15 +72,6 @@ def _check_mobilebert(config: PretrainedConfig) -> None:
                      f"true (or intra_bottleneck_size equal to hidden_size): otherwise queries "
                      f"of width {config.hidden_size} meet projections of width "
                      f"{config.true_hidden_size}, which transformers cannot run")
-
-
-def pruned_heads(config: PretrainedConfig) -> dict[int, list[int]]:
-    """The config's ``pruned_heads`` as ``{layer index: sorted head indices}`` ({} if none).
-
-    JSON keys are strings (``{"0": [1, 3]}``); both spellings are accepted.
-    """
-    raw = getattr(config, "pruned_heads", None) or {}
-    return {int(layer): sorted(set(heads)) for layer, heads in raw.items() if heads}
 
 
 def check_pruned_heads(config: PretrainedConfig) -> None:

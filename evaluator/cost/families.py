@@ -2,9 +2,10 @@
 
 What the counter needs to know about each architecture beyond its transformers class:
 
-- ``LAYERS``: where its transformer layers are, so that each layer is counted on its own
-  (layers may differ: a pruned layer has fewer heads, ModernBERT's first layer has no
-  attention LayerNorm and two of every three layers attend within a window);
+- ``LAYERS``: where its transformer layers are, so that each layer is counted on its own,
+  and ``layer_kinds``: which layers cost the same (a pruned layer has fewer heads,
+  ModernBERT's first layer has no attention LayerNorm and two of every three layers attend
+  within a window);
 - ``POSITION_OFFSET``: families numbering positions from ``pad_token_id + 1`` (RoBERTa);
 - ``segment_types``: how many segment ids (``token_type_ids``) a model embeds;
 - ``ATTENTION``: the attention's linear layers, to prune heads (``evaluator.cost.pruning``);
@@ -102,6 +103,28 @@ def layer_names(config: PretrainedConfig) -> list[str]:
         return [f"encoder.albert_layer_groups.{int(i / (layers / groups))}"
                 for i in range(layers)]
     return [f"{LAYERS[config.model_type]}.{i}" for i in range(layers)]
+
+
+def pruned_heads(config: PretrainedConfig) -> dict[int, list[int]]:
+    """The config's ``pruned_heads`` as ``{layer index: sorted head indices}`` ({} if none).
+
+    JSON keys are strings (``{"0": [1, 3]}``); both spellings are accepted.
+    """
+    raw = getattr(config, "pruned_heads", None) or {}
+    return {int(layer): sorted(set(heads)) for layer, heads in raw.items() if heads}
+
+
+def layer_kinds(config: PretrainedConfig) -> list[tuple]:
+    """What makes a layer cost what it does, per layer: layers of one kind cost the same.
+
+    The number of heads pruned from it; for ModernBERT, its attention (global or windowed)
+    and whether it is the first (which has no attention LayerNorm).
+    """
+    pruned = pruned_heads(config)
+    kinds = [(len(pruned.get(i, ())),) for i in range(config.num_hidden_layers)]
+    if config.model_type == "modernbert":
+        kinds = [(*kind, config.layer_types[i], i == 0) for i, kind in enumerate(kinds)]
+    return kinds
 
 
 @dataclass(frozen=True)

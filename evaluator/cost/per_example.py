@@ -2,9 +2,10 @@
 
 A model's MACs split into parts, each a quadratic in the token length L: everything before
 and around the layers ("embeddings"), each transformer layer, and one exit head (pooler and
-classifier). One trace of the whole model at a length gives every part, from fvcore's
-by-module totals (``evaluator.cost.families`` names each layer's module); layers may differ
-(pruned heads, ModernBERT's alternating attention). Each part is fitted exactly (rational
+classifier). One trace at a length gives every part, from fvcore's by-module totals
+(``evaluator.cost.families`` names each layer's module and its kind); layers may differ
+(pruned heads, ModernBERT's alternating attention), and the trace is of the shortest copy
+holding one layer of each kind. Each part is fitted exactly (rational
 arithmetic) through three lengths, verified at more lengths including the longest one
 needed, and, if the fit does not verify, counted at each distinct length instead.
 ModernBERT's sliding-window layers are then charged for the window they compute
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evaluator.cost import architectures as architecture
-from evaluator.cost.families import WindowSavings, layer_names, sliding_windows
+from evaluator.cost.families import WindowSavings, layer_kinds, layer_names, sliding_windows
 from evaluator.cost.fvcore_rules import module_macs, total_macs
 from evaluator.errors import EvaluationFailed
 
@@ -184,29 +185,44 @@ def _check_lengths(lengths: np.ndarray) -> np.ndarray:
 
 
 class Probe:
-    """The whole model, traced once per length and split into parts by module."""
+    """The model, split into parts by module: its parameters from the whole model, its MACs
+    from traces of the shortest copy holding one layer of each kind.
+
+    Layers of one kind cost the same (``families.layer_kinds``): a BERT is traced with one
+    layer, ModernBERT with four (its first, a global and two windowed ones), a model with
+    pruned heads up to its last differently pruned layer. ``check_additive`` compares the
+    whole model with the sum of its parts.
+    """
 
     def __init__(self, config: PretrainedConfig, attn_implementation: str = "eager"):
         self.config = config
         self.model = architecture.build_model(config, attn_implementation=attn_implementation)
         self.base, self.pooler = architecture.head_module_names(self.model)
         self.layers = [f"{self.base}.{name}" for name in layer_names(config)]
+        kinds = layer_kinds(config)
+        first = {kind: kinds.index(kind) for kind in kinds}
+        self.stand_in = [first[kind] for kind in kinds]  # the traced layer each layer costs
+        depth = max(self.stand_in) + 1
+        self.traced = self.model if depth == len(kinds) else \
+            architecture.build_model(config, depth, attn_implementation)
         self._counted: dict[int, Parts] = {}
 
     def macs(self, length: int) -> Parts:
         """MACs of each part for one example of ``length`` tokens (one trace, remembered)."""
         if length not in self._counted:
-            self._counted[length] = self.split(module_macs(self.model, length))
+            self._counted[length] = self.split(module_macs(self.traced, length))
         return self._counted[length]
 
     def split(self, by_module: Mapping[str, int]) -> Parts:
-        """Parts from by-module totals. A module shared by several layers (ALBERT) is
-        charged to each layer using it in equal shares."""
-        uses = {name: self.layers.count(name) for name in self.layers}
-        layers = tuple(_share(by_module.get(name, 0), uses[name]) for name in self.layers)
+        """Parts of every layer from the traced copy's by-module totals. A module shared by
+        several layers (ALBERT) is charged to each layer using it in equal shares."""
+        traced = self.layers[:self.traced.config.num_hidden_layers]
+        uses = {name: traced.count(name) for name in traced}
+        costs = [_share(by_module.get(name, 0), uses[name]) for name in traced]
         # The head: everything outside the base model (classifier) plus the base's pooler.
         head = by_module[""] - by_module.get(self.base, 0) + by_module.get(self.pooler, 0)
-        return Parts(by_module[""] - sum(layers) - head, layers, head)
+        return Parts(by_module[""] - sum(costs) - head,
+                     tuple(costs[i] for i in self.stand_in), head)
 
     def params(self) -> Parts:
         """Parameters of each part; a shared layer's are counted once, at its first use."""
@@ -259,20 +275,27 @@ def count_parts(probe: Probe, lengths: Iterable[int]) -> tuple[Table, list[Table
 
 
 def check_additive(probe: Probe, attn_implementation: str = "eager") -> None:
-    """Check a copy truncated to one layer against the embeddings, first layer and head
-    (parameters, and MACs at one length): what truncation and exits are charged.
+    """Check the whole model, and a copy truncated to one layer, against the sum of their
+    parts (MACs at one length; parameters): what full, truncated and early-exit examples
+    are charged.
 
-    Raises ``EvaluationFailed`` if they differ (a cost outside the layers that grows with
-    the number of layers, which the per-layer split would misplace).
+    Raises ``EvaluationFailed`` if they differ (layers of one kind that do not cost the same,
+    or a cost outside the layers that grows with their number).
     """
     config = probe.config
-    one = architecture.build_model(config, 1, attn_implementation)
     length = min(ADDITIVITY_LENGTH, architecture.max_tokens(config))
-    if architecture.count_parameters(one) != probe.params().total(1) or \
-            total_macs(one, length) != probe.macs(length).total(1):
-        raise EvaluationFailed(f"the cost of this {config.model_type} model is not the sum of "
-                               "its embeddings, layers and head, which the platform's counter "
-                               "cannot handle yet")
+    parts, params = probe.macs(length), probe.params()
+    checks = [(probe.model, config.num_hidden_layers)]
+    if config.num_hidden_layers > 1:
+        checks.append((architecture.build_model(config, 1, attn_implementation), 1))
+    for model, layers in checks:
+        if model is probe.traced and layers > 1:
+            continue  # its parts come from this very trace
+        if architecture.count_parameters(model) != params.total(layers) or \
+                total_macs(model, length) != parts.total(layers):
+            raise EvaluationFailed(f"the cost of this {config.model_type} model is not the "
+                                   "sum of its embeddings, layers and head, which the "
+                                   "platform's counter cannot handle yet")
 
 
 def _needed_lengths(config: PretrainedConfig, lengths: Iterable[int]) -> list[int]:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from evaluator.cost.config_checks import pruned_heads
-from evaluator.cost.families import ATTENTION, layer_names
+from evaluator.cost.families import ATTENTION, layer_names, pruned_heads
 
 if TYPE_CHECKING:
     import torch
