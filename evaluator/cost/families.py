@@ -27,10 +27,15 @@ if TYPE_CHECKING:
 # RoBERTa's architecture under other names, and BERT's own relatives: same module layout.
 BERT_LIKE = ("bert", "roberta", "xlm-roberta", "camembert", "electra", "mobilebert")
 
-SUPPORTED_MODEL_TYPES: tuple[str, ...] = (
-    "bert", "albert", "roberta", "distilbert", "electra", "mobilebert",
-    "deberta-v2", "xlm-roberta", "camembert", "mpnet", "modernbert",
-)
+# The architectures the platform builds, by model_type, with the names people know them by
+# (the site and the docs list these).
+ARCHITECTURE_NAMES: dict[str, str] = {
+    "bert": "BERT", "albert": "ALBERT", "roberta": "RoBERTa", "xlm-roberta": "XLM-RoBERTa",
+    "camembert": "CamemBERT", "distilbert": "DistilBERT", "electra": "ELECTRA",
+    "mobilebert": "MobileBERT", "deberta-v2": "DeBERTa-v2/v3", "mpnet": "MPNet",
+    "modernbert": "ModernBERT",
+}
+SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(ARCHITECTURE_NAMES)
 
 # Where the layers are inside the base model (``model.base_model``), by model_type.
 LAYERS: dict[str, str] = {
