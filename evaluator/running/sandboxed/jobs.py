@@ -232,13 +232,15 @@ def load_standard(job: dict):
     return model.eval()
 
 
-def accepts_segments(function) -> bool:
-    """Whether ``function`` takes ``token_type_ids`` (by name or through ``**kwargs``)."""
+def accepts_segments(function, through_keywords: bool = True) -> bool:
+    """Whether ``function`` takes ``token_type_ids``: by name, or (``through_keywords``)
+    through ``**kwargs``."""
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(p.name == "token_type_ids" or p.kind is p.VAR_KEYWORD for p in parameters)
+    return any(p.name == "token_type_ids" or (through_keywords and p.kind is p.VAR_KEYWORD)
+               for p in parameters)
 
 
 def load_pruned(job: dict, raw: dict):
@@ -254,8 +256,9 @@ def load_pruned(job: dict, raw: dict):
 
 def standard_step(model, regression: bool):
     # Segment ids go in as a plain transformers loop passes them: whenever the tokenizer gave
-    # them and the architecture takes them (DistilBERT and ModernBERT have none).
-    segments = accepts_segments(model.forward)
+    # them and the architecture names them (DistilBERT, MPNet and ModernBERT do not; their
+    # **kwargs lead elsewhere).
+    segments = accepts_segments(model.forward, through_keywords=False)
 
     def step(ids, mask, types):
         extra = {"token_type_ids": types} if segments and types is not None else {}

@@ -11,6 +11,7 @@ single-sentence task (SST-2).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -86,6 +87,22 @@ def test_a_kind4_run_equals_a_plain_transformers_loop(minilm, platform_predictio
 
 
 @pytest.mark.slow
+def test_a_rerun_of_a_kind3_submission_feeds_the_same_segment_ids(minilm, tmp_path):
+    # Kind 3 with weights: MRPC predictions from a plain loop, re-run on every example.
+    root = tmp_path / "kind3"
+    shutil.copytree(minilm / "model", root / "model")
+    (root / "model" / "elue.json").write_text(json.dumps({"tasks": ["mrpc"]}))
+    labels = plain_loop(root / "model", "mrpc")
+    rows = "".join(f"{i}\t{label}\n" for i, label in enumerate(labels))
+    (root / "mrpc.tsv").write_text("index\tprediction\n" + rows, encoding="utf-8")
+    everything = ModelRunOptions(policy=OPTIONS.policy, sample_size=len(labels))
+    report = evaluate_bundle(load_bundle(root, tmp_path / "scratch"), ELUE_DATA_DIR,
+                             curves={}, options=everything)
+    point, = report.tasks[0].points
+    assert (point.rerun_examples, point.rerun_prediction_agreement) == (1725, 100.0)
+
+
+@pytest.mark.slow
 def test_segment_ids_change_what_a_sentence_pair_model_predicts(minilm, platform_predictions):
     # The check above can fail: all-zero segment ids (the old behaviour) give other answers.
     zeros = plain_loop(minilm / "model", "mrpc", zero_segments=True, count=300)
@@ -140,7 +157,8 @@ class Classifier(torch.nn.Module):
 
 
 class NoSegments(torch.nn.Module):
-    def forward(self, input_ids, attention_mask):  # DistilBERT, MPNet, ModernBERT
+    def forward(self, input_ids, attention_mask, **kwargs):  # DistilBERT, MPNet, ModernBERT
+        assert "token_type_ids" not in kwargs  # transformers' kwargs go to attention
         return SimpleNamespace(logits=torch.ones(len(input_ids), 2))
 
 
