@@ -23,7 +23,9 @@ DECLARED = "declared"
 
 if TYPE_CHECKING:
     from evaluator.cost.per_example import CostModel
+    from evaluator.measure.protocol import MeasureOptions
     from evaluator.running.custom_code import Agreement, CustomCost, ModelRunOptions
+    from evaluator.running.model_points import Tokens
 
 Progress = Callable[[str], None]
 
@@ -49,6 +51,10 @@ class PointReport:
     rerun_examples: int | None = None
     rerun_prediction_agreement: float | None = None  # percent
     rerun_exit_agreement: float | None = None  # percent; None for a static point
+    # A point the platform ran, measured on the worker's hardware (``Report.hardware``):
+    # ``evaluator.measure.scenarios.PointMeasurement`` as a dict, or why it was not measured.
+    measurement: dict | None = None
+    measurement_note: str | None = None
 
 
 @dataclass
@@ -63,6 +69,7 @@ class Report:
     tasks: list[TaskReport]
     overall: float | None
     ignored: list[str] = field(default_factory=list)
+    hardware: dict | None = None  # the profile the points were measured on, if any were
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -164,11 +171,33 @@ def attach_agreements(reports: list[PointReport],
             report.rerun_exit_agreement = found.exit_layers
 
 
+def attach_measurements(reports: list[PointReport], measured: dict) -> None:
+    for report in reports:
+        found = measured.get((report.task, report.point))
+        if isinstance(found, str):
+            report.measurement_note = found
+        elif found is not None:
+            report.measurement = found.as_dict()
+
+
+def measure_model(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, Tokens],
+                  options: ModelRunOptions, measure: MeasureOptions,
+                  progress: Progress | None) -> tuple[dict | None, dict]:
+    """Measure the points the platform ran: (hardware profile, measurements by (task,
+    point)); nothing when the bundle has no model to run."""
+    from evaluator.measure.points import measurable_points, measure_bundle
+
+    if not measurable_points(bundle):
+        return None, {}
+    profile, measured = measure_bundle(bundle, test_sets, tokens, options, measure, progress)
+    return profile.as_dict(), measured
+
+
 def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRunOptions,
-                progress: Progress | None) -> tuple[dict, dict, dict]:
+                progress: Progress | None) -> tuple[dict, dict, dict, dict]:
     """Run a kind-4 model (filling ``bundle.points``), count the definition, re-run a
     kind-3 sample: (costs by task, custom (cost, lengths) by task, agreements by (task,
-    point))."""
+    point), the test inputs' tokens by task)."""
     from evaluator.running import model_points
 
     runs = bundle.runs_model
@@ -195,7 +224,7 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
             if progress:
                 progress(f"{slug} {point or 'static'}: {found.predictions:.1f}% of "
                          f"{found.examples} re-run predictions agree with the files")
-    return costs, custom, agreements
+    return costs, custom, agreements, tokens
 
 
 def score_task(report: TaskReport, curve: list[Point] | None) -> None:
@@ -211,14 +240,16 @@ def score_task(report: TaskReport, curve: list[Point] | None) -> None:
 def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = None,
                     curves: dict[str, list[Point]] | None = None,
                     require_labels: bool = False,
-                    options: ModelRunOptions | None = None) -> Report:
+                    options: ModelRunOptions | None = None,
+                    measure: MeasureOptions | None = None) -> Report:
     """Score and cost every operating point of ``bundle`` on the ELUE data in ``data_dir``.
 
     Raises ``SubmissionInvalid`` (a file the rules refuse), ``EvaluationFailed`` (valid
     files that cannot be scored, e.g. constant STS-B predictions) or ``DataInvalid`` (the
     ELUE data itself is missing or broken; labels are required with ``require_labels``).
     A model definition with code or weights is counted and run in the sandbox with
-    ``options`` (``evaluator.running.custom_code``).
+    ``options`` (``evaluator.running.custom_code``); with ``measure``, the points the
+    platform runs are also measured on this machine (``evaluator.measure``).
     """
     from evaluator.running.custom_code import ModelRunOptions
 
@@ -226,11 +257,14 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     check_cost_source(bundle, options.policy.allow_unsandboxed)
     curves = reference_curves() if curves is None else curves
     test_sets = load_task_data(data_dir, bundle, require_labels)
-    costs, custom, agreements = {}, {}, {}
+    costs, custom, agreements, measured, hardware = {}, {}, {}, {}, None
     if bundle.model is not None:
         if progress:
             progress("tokenising the test sets")
-        costs, custom, agreements = model_costs(bundle, test_sets, options, progress)
+        costs, custom, agreements, tokens = model_costs(bundle, test_sets, options, progress)
+        if measure is not None:
+            hardware, measured = measure_model(bundle, test_sets, tokens, options, measure,
+                                               progress)
     tasks = []
     for task in bundle.tasks:
         if progress:
@@ -245,8 +279,9 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
             reports = [declared_report(p, perf) for p, perf in zip(points, performances,
                                                                    strict=True)]
         attach_agreements(reports, agreements)
+        attach_measurements(reports, measured)
         report = TaskReport(task.slug, reports)
         score_task(report, curves.get(task.slug))
         tasks.append(report)
     overall = overall_score({t.task: t.score for t in tasks if t.score is not None})
-    return Report(tasks, overall, list(bundle.ignored))
+    return Report(tasks, overall, list(bundle.ignored), hardware)

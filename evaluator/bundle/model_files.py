@@ -8,8 +8,10 @@ bundle (as ``save_pretrained`` leaves them in an ElasticBERT output folder) or i
 complete and reads the number of layers; counting FLOPs is ``evaluator.cost.fvcore_rules``'s job.
 
 A model the platform runs (kind 4, or kind 3 with weights) adds ``elue.json`` in ``model/``,
-``{"tasks": ["mrpc"], "thresholds": [0.1, 0.3]}``: the tasks its weights are for and, for a
-``model.py`` with ``predict()``, the thresholds that become its operating points.
+``{"tasks": ["mrpc"], "thresholds": [0.1, 0.3], "dtype": "bf16"}``: the tasks its weights are
+for, for a ``model.py`` with ``predict()`` the thresholds that become its operating points,
+and optionally the precision it runs at (``fp32``, the default; ``bf16`` or ``fp16`` under
+autocast).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MANIFEST_FILE = "elue.json"
 MODEL_CODE = "model.py"
 MAX_THRESHOLDS = 32
+DTYPES = ("fp32", "bf16", "fp16")
+DEFAULT_DTYPE = "fp32"
 # Weights formats that are pickles (loading one can run code): refused by name with advice.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
 PICKLE_ADVICE = ("pickle-based weights are never loaded (loading a pickle can run code); "
@@ -49,10 +53,12 @@ PICKLE_ADVICE = ("pickle-based weights are never loaded (loading a pickle can ru
 
 @dataclass(frozen=True)
 class Manifest:
-    """``model/elue.json``: the tasks the weights are for, and the thresholds to run."""
+    """``model/elue.json``: the tasks the weights are for, the thresholds to run, and the
+    precision to run at."""
 
     tasks: tuple[TaskSpec, ...]
     thresholds: tuple[float, ...] = field(default_factory=tuple)
+    dtype: str = DEFAULT_DTYPE
 
 
 @dataclass
@@ -134,14 +140,15 @@ def _check_code(files: set[str], manifest: Manifest | None, layers: int | None,
 
 
 def read_manifest(path: Path, name: str) -> tuple[Manifest | None, list[Problem]]:
-    """Validate ``elue.json``: ``{"tasks": [slug, ...], "thresholds": [number, ...]}``."""
+    """Validate ``elue.json``: ``{"tasks": [slug, ...], "thresholds": [number, ...],
+    "dtype": "fp32" | "bf16" | "fp16"}``."""
     raw, problems = _read_config(path, name)
     if raw is None:
         return None, [Problem("bad_manifest", p.message, name, p.line) for p in problems]
-    unknown = sorted(set(raw) - {"tasks", "thresholds"})
+    unknown = sorted(set(raw) - {"tasks", "thresholds", "dtype"})
     if unknown:
         problems.append(Problem("bad_manifest", f"unknown key {unknown[0]!r}; expected "
-                                '"tasks" and optionally "thresholds"', name))
+                                '"tasks" and optionally "thresholds" and "dtype"', name))
     tasks = raw.get("tasks")
     if not (isinstance(tasks, list) and tasks and all(t in TASKS for t in tasks)
             and len(set(tasks)) == len(tasks)):
@@ -152,9 +159,14 @@ def read_manifest(path: Path, name: str) -> tuple[Manifest | None, list[Problem]
             _is_number(t) for t in thresholds) and len(set(thresholds)) == len(thresholds)):
         problems.append(Problem("bad_manifest", '"thresholds" must be a list of at most '
                                 f"{MAX_THRESHOLDS} distinct finite numbers", name))
+    dtype = raw.get("dtype", DEFAULT_DTYPE)
+    if dtype not in DTYPES:
+        problems.append(Problem("bad_manifest", f'"dtype" must be one of {", ".join(DTYPES)} '
+                                f"(got {json.dumps(dtype)[:40]})", name))
     if problems:
         return None, problems
-    return Manifest(tuple(TASKS[t] for t in tasks), tuple(float(t) for t in thresholds)), []
+    return Manifest(tuple(TASKS[t] for t in tasks), tuple(float(t) for t in thresholds),
+                    dtype), []
 
 
 def _is_number(value: object) -> bool:

@@ -58,13 +58,26 @@ def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[torch.Tenso
     return ids, mask
 
 
+def predict_batch(step: Step, sequences: Sequence[np.ndarray], pad_id: int,
+                  device: str = "cpu") -> tuple[np.ndarray, np.ndarray | None]:
+    """One padded batch through ``step`` on ``device``: its labels (and exit layers), checked,
+    as NumPy arrays. Call under ``torch.inference_mode``."""
+    ids, mask = pad_batch(sequences, pad_id)
+    if device != "cpu":
+        ids, mask = ids.to(device), mask.to(device)
+    got, left = step(ids, mask)
+    labels = check_output("labels", got, len(sequences))
+    return labels, None if left is None else check_output("exit layers", left, len(sequences))
+
+
 def run_batches(step: Step, sequences: Sequence[np.ndarray], pad_id: int,
                 token_budget: int = DEFAULT_TOKEN_BUDGET,
-                progress: Callable[[int, int], None] | None = None
-                ) -> tuple[np.ndarray, np.ndarray | None]:
+                progress: Callable[[int, int], None] | None = None,
+                device: str = "cpu") -> tuple[np.ndarray, np.ndarray | None]:
     """Labels (and exit layers, if ``step`` gives them) of every sequence, in input order.
 
-    Runs under ``torch.inference_mode``; ``progress(done, total)`` is called after each batch.
+    Runs under ``torch.inference_mode``, each batch moved to ``device``; ``progress(done,
+    total)`` is called after each batch.
     """
     import torch
 
@@ -74,13 +87,10 @@ def run_batches(step: Step, sequences: Sequence[np.ndarray], pad_id: int,
     done = 0
     with torch.inference_mode():
         for batch in length_batches(lengths, token_budget):
-            ids, mask = pad_batch([sequences[i] for i in batch], pad_id)
-            got, left = step(ids, mask)
-            got = check_output("labels", got, len(batch))
+            got, left = predict_batch(step, [sequences[i] for i in batch], pad_id, device)
             labels = _scatter(labels, batch, got, len(sequences))
             if left is not None:
-                exits = _scatter(exits, batch, check_output("exit layers", left, len(batch)),
-                                 len(sequences))
+                exits = _scatter(exits, batch, left, len(sequences))
             done += len(batch)
             if progress:
                 progress(done, len(sequences))
@@ -94,7 +104,10 @@ def check_output(name: str, values, count: int) -> np.ndarray:
     if not isinstance(values, torch.Tensor):
         raise ValueError(f"predict() returned {type(values).__name__} for the {name}; "
                          "expected a torch.Tensor")
-    array = values.detach().to("cpu").reshape(-1).numpy()
+    tensor = values.detach().to("cpu")
+    if tensor.is_floating_point():  # bf16 and fp16 have no NumPy type
+        tensor = tensor.double()
+    array = tensor.reshape(-1).numpy()
     if array.shape != (count,):
         raise ValueError(f"predict() returned {array.size} {name} for a batch of {count} "
                          f"examples (shape {tuple(values.shape)}); expected shape ({count},)")

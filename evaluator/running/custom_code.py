@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from evaluator.benchmark import TaskSpec
-from evaluator.bundle.model_files import ModelDefinition
+from evaluator.bundle.model_files import DEFAULT_DTYPE, ModelDefinition
 from evaluator.cost.per_example import PointCost
 from evaluator.errors import EvaluationFailed, Problem, SubmissionInvalid
 from evaluator.running.batching import DEFAULT_TOKEN_BUDGET
+from evaluator.running.devices import Device
 from evaluator.running.sandbox import (
     SandboxPolicy,
     SandboxUnavailable,
@@ -51,12 +52,14 @@ Progress = Callable[[str], None]
 @dataclass(frozen=True)
 class ModelRunOptions:
     """How submitted models are counted and run: sandbox limits, inference batch size in
-    tokens, and the size and seed of the re-run sample checking a kind-3 submission."""
+    tokens, the size and seed of the re-run sample checking a kind-3 submission, and the
+    device models run on (counting always runs on the CPU)."""
 
     policy: SandboxPolicy = field(default_factory=SandboxPolicy)
     token_budget: int = DEFAULT_TOKEN_BUDGET
     sample_size: int = 200
     seed: int = 0
+    device: Device = field(default_factory=Device)
 
 
 class ModelCodeFailed(EvaluationFailed):
@@ -65,13 +68,35 @@ class ModelCodeFailed(EvaluationFailed):
 
 # --- sandbox plumbing ---------------------------------------------------------------------
 
-def _model_binds(model: ModelDefinition, scratch: Path) -> dict[Path, str]:
+def model_binds(model: ModelDefinition, scratch: Path) -> dict[Path, str]:
     """A copy of just the model's files (no other bundle file), bound read-only."""
     copy = scratch / "submission"
     copy.mkdir()
     for name in model.files:
         shutil.copyfile(model.directory / name, copy / name)
     return {copy: SUBMISSION}
+
+
+def model_policy(model: ModelDefinition, options: ModelRunOptions,
+                 on_device: bool) -> SandboxPolicy:
+    """The sandbox policy for ``model``: with the device's nodes when it runs ``on_device``
+    (a GPU), and allowed without a sandbox when it runs no submitter code."""
+    policy = options.policy
+    device = options.device
+    if on_device and device.is_cuda:
+        policy = replace(policy, devices=device.nodes, library_dirs=device.library_dirs,
+                         environment=tuple(device.sandbox_environment().items()))
+    # A standard architecture runs no submitter code: without a sandbox it still runs.
+    return policy if model.is_custom else replace(policy, allow_unsandboxed=True)
+
+
+def model_job(model: ModelDefinition, task: TaskSpec, thresholds: Sequence[float | None],
+              pad_id: int, options: ModelRunOptions) -> dict:
+    """What a ``run`` or ``serve`` job says about the model and where it runs."""
+    return {"model_dir": SUBMISSION, "custom": model.is_custom, "num_labels": task.num_labels,
+            "regression": task.is_regression, "thresholds": list(thresholds), "pad_id": pad_id,
+            "device": options.device.kind,
+            "dtype": model.manifest.dtype if model.manifest else DEFAULT_DTYPE}
 
 
 def _sandbox(job: dict, model: ModelDefinition, options: ModelRunOptions, what: str,
@@ -82,11 +107,9 @@ def _sandbox(job: dict, model: ModelDefinition, options: ModelRunOptions, what: 
     scratch = work / "scratch"
     scratch.mkdir()
     (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
-    binds = {**_model_binds(model, work), **(extra_binds or {})}
+    binds = {**model_binds(model, work), **(extra_binds or {})}
     forward = _progress_forwarder(scratch, progress)
-    # A standard architecture runs no submitter code: without a sandbox it still runs.
-    policy = options.policy if model.is_custom else replace(options.policy,
-                                                            allow_unsandboxed=True)
+    policy = model_policy(model, options, on_device=job["action"] == "run")
     try:
         result = run_sandboxed(["-m", "evaluator.running.sandboxed", "job.json"], scratch, binds,
                                policy, watch=forward)
@@ -98,7 +121,7 @@ def _sandbox(job: dict, model: ModelDefinition, options: ModelRunOptions, what: 
     except BaseException:  # e.g. the submission was cancelled while it ran
         shutil.rmtree(work, ignore_errors=True)
         raise
-    error = _reported_error(scratch, policy)
+    error = reported_error(scratch, policy)
     if error or not result.ok:
         shutil.rmtree(work, ignore_errors=True)
         raise ModelCodeFailed(f"{what}: {error or result.reason}")
@@ -119,7 +142,7 @@ def _progress_forwarder(scratch: Path, progress: Progress | None) -> Callable[[]
     return forward
 
 
-def _reported_error(scratch: Path, policy: SandboxPolicy) -> str | None:
+def reported_error(scratch: Path, policy: SandboxPolicy) -> str | None:
     """The sandbox side's own explanation (``error.json``), if it left a readable one."""
     data = read_scratch_file(scratch / "error.json", 100_000)
     if data is None:
@@ -232,10 +255,9 @@ def run_model(model: ModelDefinition, task: TaskSpec, sequences: Sequence[Sequen
     inputs.chmod(0o755)  # read by the sandbox's own user
     try:
         write_inputs(inputs, sequences)
-        job = {"action": "run", "model_dir": SUBMISSION, "custom": model.is_custom,
-               "num_labels": task.num_labels, "regression": task.is_regression,
-               "inputs": f"{INPUTS}/ids.npz", "thresholds": list(thresholds),
-               "token_budget": options.token_budget, "pad_id": pad_id}
+        job = {"action": "run", "inputs": f"{INPUTS}/ids.npz",
+               "token_budget": options.token_budget,
+               **model_job(model, task, thresholds, pad_id, options)}
         scratch = _sandbox(job, model, options, "running the model failed",
                            {inputs: INPUTS}, progress)
     finally:

@@ -67,6 +67,11 @@ class SandboxPolicy:
     open_files: int = 256
     threads: int = 1
     allow_unsandboxed: bool = False
+    # A GPU run (``evaluator.measure.devices.Device``): its ``/dev/nvidia*`` nodes, driver
+    # library folders outside /usr, and variables such as ``CUDA_VISIBLE_DEVICES``.
+    devices: tuple[str, ...] = ()
+    library_dirs: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -129,7 +134,19 @@ def _parents(target: str, made: set[str]) -> list[str]:
     return args
 
 
-def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> list[str]:
+def device_arguments(devices: Sequence[str], library_dirs: Sequence[str]) -> list[str]:
+    """bwrap options giving the sandbox exactly these device nodes (``--dev`` made the rest
+    of /dev a minimal tmpfs) and these driver library folders, read-only."""
+    args = []
+    for node in devices:
+        args += ["--dev-bind", node, node]
+    for folder in library_dirs:
+        args += ["--ro-bind", folder, folder]
+    return args
+
+
+def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool,
+                    devices: Sequence[str] = (), library_dirs: Sequence[str] = ()) -> list[str]:
     """The bubblewrap command line up to (not including) the command run inside."""
     args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
@@ -138,6 +155,7 @@ def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> lis
     # /proc, /dev and an empty /tmp first: a later mount would hide a Python installation
     # or virtual environment that lives under /tmp (a checkout there, as CI may make).
     args += _system_binds() + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    args += device_arguments(devices, library_dirs)
     made: set[str] = set()
     for directory in _python_dirs():
         args += _parents(str(directory), made) + ["--ro-bind", str(directory), str(directory)]
@@ -150,8 +168,14 @@ def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool) -> lis
 
 
 def limit_arguments(policy: SandboxPolicy) -> list[str]:
-    """``prlimit`` options for ``policy`` (soft = hard: the code cannot raise them)."""
-    return ["prlimit", f"--as={policy.memory_mib * MIB}", f"--cpu={policy.cpu_seconds}",
+    """``prlimit`` options for ``policy`` (soft = hard: the code cannot raise them).
+
+    With a GPU the memory limit bounds the data segment instead of the address space: CUDA
+    reserves terabytes of address space it never touches (inaccessible mappings, which the
+    data limit does not count), while the heap the code allocates still counts.
+    """
+    memory = "--data" if policy.devices else "--as"
+    return ["prlimit", f"{memory}={policy.memory_mib * MIB}", f"--cpu={policy.cpu_seconds}",
             f"--nproc={policy.processes}", f"--fsize={policy.file_mib * MIB}",
             f"--nofile={policy.open_files}", "--core=0", "--"]
 
@@ -220,7 +244,8 @@ def sandbox_environment(policy: SandboxPolicy, scratch: str) -> dict[str, str]:
         "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads, "TORCH_NUM_THREADS": threads,
         "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HOME": f"{scratch}/hf",
-        "TOKENIZERS_PARALLELISM": "false",
+        "TOKENIZERS_PARALLELISM": "false", "CUDA_CACHE_PATH": f"{scratch}/cuda",
+        **dict(policy.environment),
     }
 
 
@@ -248,7 +273,8 @@ def sandbox_command(arguments: Sequence[str], scratch: Path, binds: Mapping[Path
         prepare_scratch(scratch, uid)
         env_args = [a for k, v in sandbox_environment(policy, SCRATCH).items()
                     for a in ("--setenv", k, v)]
-        command = bwrap_arguments(scratch, binds, root) + env_args + limit_arguments(policy)
+        command = (bwrap_arguments(scratch, binds, root, policy.devices, policy.library_dirs)
+                   + env_args + limit_arguments(policy))
         return command + (drop_arguments(uid) if root else []) + python, None, True
     if not policy.allow_unsandboxed:
         raise SandboxUnavailable(problem)
@@ -282,6 +308,53 @@ def run_sandboxed(arguments: Sequence[str], scratch: Path, binds: Mapping[Path, 
                            sandboxed=sandboxed)
     result.reason = explain(result, policy)
     return result
+
+
+@dataclass
+class SandboxSession:
+    """A sandboxed process the caller talks to through its standard input and output
+    (``start_sandboxed``); ``finish`` ends it and says how it went."""
+
+    process: subprocess.Popen
+    scratch: Path
+    policy: SandboxPolicy
+    sandboxed: bool
+    started: float
+
+    @property
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` at which the wall time runs out."""
+        return self.started + self.policy.wall_seconds
+
+    def finish(self, timed_out: bool = False) -> SandboxResult:
+        """Close its input, give it a second to exit, kill it otherwise; its result."""
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            kill(self.process)
+        self.process.stdout.close()
+        result = SandboxResult(self.process.returncode, "", _tail(self.scratch / ".stderr"),
+                               time.monotonic() - self.started, timed_out=timed_out,
+                               sandboxed=self.sandboxed)
+        result.reason = explain(result, self.policy)
+        return result
+
+
+def start_sandboxed(arguments: Sequence[str], scratch: Path,
+                    binds: Mapping[Path, str] | None = None,
+                    policy: SandboxPolicy | None = None) -> SandboxSession:
+    """Start ``python arguments`` in the sandbox as ``run_sandboxed`` does, but with pipes on
+    its standard input and output for the caller to talk to it (standard error goes to
+    ``scratch/.stderr``). The caller keeps to ``session.deadline`` and calls ``finish``."""
+    policy = policy or SandboxPolicy()
+    scratch = Path(scratch)
+    command, env, sandboxed = sandbox_command(arguments, scratch, binds or {}, policy)
+    with open(scratch / ".stderr", "wb") as err:
+        process = subprocess.Popen(command, cwd=scratch, env=env or {}, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+    return SandboxSession(process, scratch, policy, sandboxed, time.monotonic())
 
 
 def _wait(process: subprocess.Popen, wall_seconds: float,

@@ -1,5 +1,5 @@
-"""``python -m evaluator.running.sandboxed JOB.json``: count or run a submitted model, in the
-sandbox.
+"""``python -m evaluator.running.sandboxed JOB.json``: count, run or serve a submitted model,
+in the sandbox.
 
 Exit status 0 with the result file written, or 3 with ``error.json`` explaining the failure
 (any other status: the process was killed, see ``evaluator.running.sandbox.explain``).
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from evaluator.running.sandboxed import guard
 from evaluator.running.sandboxed.jobs import JobFailed, run_job
+from evaluator.running.sandboxed.serve import serve
 
 FAILED = 3
 
@@ -22,7 +23,7 @@ def main(argv: list[str]) -> int:
     job = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     guard.install()
     try:
-        run_job(job)
+        (serve if job["action"] == "serve" else run_job)(job)
     except JobFailed as failure:
         guard.report(failure.code, str(failure))
         return FAILED

@@ -6,11 +6,14 @@ A job is a JSON object (written by ``evaluator.running.custom_code``)::
      "lengths": [9, 14, 31], "exit_layers": [1, 2, 3], "static": false, "max_tokens": 512}
     {"action": "run", "model_dir": "/submission", "custom": true, "num_labels": 2,
      "inputs": "/inputs/ids.npz", "thresholds": [0.1, null], "token_budget": 8192,
-     "pad_id": 0}
+     "pad_id": 0, "device": "cuda", "dtype": "bf16"}
 
 ``count`` writes ``result.json``: ``{"parameters": P, "macs": {"static"|"k": {"L": MACs}}}``;
 ``run`` writes ``result.npz`` with ``labels_i`` (and ``exits_i``) per threshold ``i`` and
-appends progress lines to ``progress.log``.
+appends progress lines to ``progress.log``. ``device`` (default ``cpu``) is where the model
+runs; ``dtype`` ``bf16`` or ``fp16`` runs it under autocast (default ``fp32``: full
+precision, TF32 off). ``load_model`` and ``model_step`` are shared with
+``evaluator.running.sandboxed.serve``, which serves the model to a measurement.
 """
 
 from __future__ import annotations
@@ -213,10 +216,15 @@ def load_weights(model, model_dir: Path) -> None:
 
 
 def load_standard(job: dict):
-    """A standard-architecture classifier from ``config.json`` + safetensors, no code."""
+    """A standard-architecture classifier from ``config.json`` + safetensors, no code
+    (``random_weights``, set by the platform for its reference: initialised from the seed)."""
     from evaluator.cost.architectures import offline_transformers
 
     transformers = offline_transformers()
+    if job.get("random_weights"):
+        config = transformers.AutoConfig.from_pretrained(job["model_dir"],
+                                                         num_labels=job["num_labels"])
+        return transformers.AutoModelForSequenceClassification.from_config(config).eval()
     try:
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
             job["model_dir"], num_labels=job["num_labels"], use_safetensors=True,
@@ -243,30 +251,63 @@ def custom_step(module: ModuleType, model, threshold: float | None):
     return step
 
 
-def run_model_job(job: dict) -> dict[str, np.ndarray]:
-    """Predictions (and exit layers) for every threshold, as arrays named per threshold."""
+AUTOCAST = {"bf16": "bfloat16", "fp16": "float16"}
+
+
+def load_model(job: dict) -> tuple[ModuleType | None, object]:
+    """The job's model on its device with its weights: ``(model.py's module or None for a
+    standard architecture, the torch module)``."""
     import torch
 
     torch.manual_seed(0)  # a standard model's new classifier head, if any, is reproducible
-    inputs = np.load(job["inputs"], allow_pickle=False)
-    ids, offsets = inputs["ids"], inputs["offsets"]
-    sequences = [ids[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    torch.set_float32_matmul_precision("highest")  # fp32 means fp32: no TF32 on a GPU
+    device = job.get("device", "cpu")
+    if not job["custom"]:
+        return None, load_standard(job).to(device)
     model_dir = Path(job["model_dir"])
-    if job["custom"]:
-        module = import_model_code(model_dir)
-        if not callable(getattr(module, "predict", None)):
-            raise JobFailed("model_interface", f"{MODEL_CODE} defines no function predict()")
-        model = build(module, job["num_labels"], "cpu")
-        load_weights(model, model_dir)
-    else:
-        model = load_standard(job)
+    module = import_model_code(model_dir)
+    if not callable(getattr(module, "predict", None)):
+        raise JobFailed("model_interface", f"{MODEL_CODE} defines no function predict()")
+    model = build(module, job["num_labels"], device)
+    load_weights(model, model_dir)
+    return module, model
+
+
+def model_step(job: dict, module: ModuleType | None, model, threshold: float | None):
+    """The step running ``model`` at ``threshold``, under autocast for a declared dtype."""
+    step = (custom_step(module, model, threshold) if job["custom"]
+            else standard_step(model, job["regression"]))
+    dtype = job.get("dtype", "fp32")
+    if dtype == "fp32":
+        return step
+    import torch
+
+    device_type = "cuda" if job.get("device", "cpu").startswith("cuda") else "cpu"
+    precision = getattr(torch, AUTOCAST[dtype])
+
+    def at_precision(ids, mask):
+        with torch.autocast(device_type, dtype=precision):
+            return step(ids, mask)
+    return at_precision
+
+
+def read_sequences(path: str) -> list[np.ndarray]:
+    """The token ids of every example, from the ``ids``/``offsets`` arrays at ``path``."""
+    inputs = np.load(path, allow_pickle=False)
+    ids, offsets = inputs["ids"], inputs["offsets"]
+    return [ids[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def run_model_job(job: dict) -> dict[str, np.ndarray]:
+    """Predictions (and exit layers) for every threshold, as arrays named per threshold."""
+    sequences = read_sequences(job["inputs"])
+    module, model = load_model(job)
     arrays = {}
     for i, threshold in enumerate(job["thresholds"]):
-        step = (custom_step(module, model, threshold) if job["custom"]
-                else standard_step(model, job["regression"]))
+        step = model_step(job, module, model, threshold)
         labels, exits = run_batches(step, sequences, job["pad_id"],
                                     job.get("token_budget", DEFAULT_TOKEN_BUDGET),
-                                    _reporter(threshold))
+                                    _reporter(threshold), job.get("device", "cpu"))
         arrays[f"labels_{i}"] = labels
         if exits is not None:
             arrays[f"exits_{i}"] = exits
