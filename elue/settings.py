@@ -265,6 +265,23 @@ ELUE_SANDBOX_FILE_MB = env_int("ELUE_SANDBOX_FILE_MB", 256)  # largest file writ
 ELUE_SANDBOX_THREADS = env_int("ELUE_SANDBOX_THREADS", 1)  # torch threads inside
 ELUE_INFERENCE_TOKEN_BUDGET = env_int("ELUE_INFERENCE_TOKEN_BUDGET", 8192)  # tokens per batch
 ELUE_RERUN_SAMPLE = env_int("ELUE_RERUN_SAMPLE", 200)  # kind-3 examples re-run per point
+# Where models run (docs/measurement.md): auto (the GPU ELUE_CUDA_DEVICE when this host has
+# it), cpu or cuda; the sandbox's wall time per run on a GPU. With ELUE_GPU_QUEUE set (e.g.
+# evaluation-gpu), submissions whose model the platform runs go to that queue, for GPU workers.
+ELUE_DEVICE = env_str("ELUE_DEVICE", "auto")
+if ELUE_DEVICE not in ("auto", "cpu", "cuda"):
+    raise ImproperlyConfigured(f"ELUE_DEVICE={ELUE_DEVICE!r}: expected auto, cpu or cuda")
+ELUE_CUDA_DEVICE = env_int("ELUE_CUDA_DEVICE", 0)
+ELUE_SANDBOX_WALL_SECONDS_CUDA = env_int("ELUE_SANDBOX_WALL_SECONDS_CUDA", 600)
+ELUE_GPU_QUEUE = env_str("ELUE_GPU_QUEUE", "")
+# Measured latency, throughput, memory and energy of every point the platform runs.
+ELUE_MEASURE = env_bool("ELUE_MEASURE", True)
+ELUE_MEASURE_SAMPLE = env_int("ELUE_MEASURE_SAMPLE", 1000)  # single-stream examples
+ELUE_MEASURE_WARMUP = env_int("ELUE_MEASURE_WARMUP", 50)
+ELUE_MEASURE_REPEATS = env_int("ELUE_MEASURE_REPEATS", 3)
+ELUE_MEASURE_IDLE_SECONDS = env_int("ELUE_MEASURE_IDLE_SECONDS", 2)
+# The reference (ElasticBERT-BASE at 1..12 layers) measured once per hardware profile.
+ELUE_REFERENCE_TIME_LIMIT = env_int("ELUE_REFERENCE_TIME_LIMIT", 6 * 3600)
 # Run custom model code with limits but no namespaces where bubblewrap is unusable. Only for
 # a host where every submitter is trusted: the code could then read the database settings.
 ELUE_ALLOW_UNSANDBOXED_CODE = env_bool("ELUE_ALLOW_UNSANDBOXED_CODE", False)

@@ -185,6 +185,9 @@ class OperatingPoint(models.Model):
         null=True, blank=True, help_text="Percent of re-run predictions equal to the submitted.")
     rerun_exit_agreement = models.FloatField(
         null=True, blank=True, help_text="Percent of re-run exit layers equal to the submitted.")
+    # A point the platform ran but could not measure (its ``measurement`` is then missing).
+    measurement_note = models.CharField(max_length=300, blank=True,
+                                        help_text="Why the platform could not measure it.")
 
     class Meta:
         ordering = ["task__position", "mflops"]
@@ -194,6 +197,85 @@ class OperatingPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entry} {self.task.slug} {self.name}"
+
+
+class HardwareProfile(models.Model):
+    """The hardware, software and protocol a measurement ran under
+    (``evaluator.measure.hardware``); figures of different profiles are never charted
+    together. ``key`` hashes every other field."""
+
+    key = models.CharField(max_length=16, unique=True)
+    device = models.CharField(max_length=10, help_text="cpu or cuda")
+    device_name = models.CharField(max_length=200)
+    driver_version = models.CharField(max_length=40, blank=True)
+    cuda_version = models.CharField(max_length=40, blank=True,
+                                    help_text="torch's CUDA / the driver's CUDA")
+    cpu_model = models.CharField(max_length=200)
+    threads = models.PositiveSmallIntegerField()
+    torch_version = models.CharField(max_length=40)
+    dtype = models.CharField(max_length=8)
+    protocol = models.CharField(max_length=120)
+    label = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When a worker was last asked to measure the reference on this profile.
+    reference_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Measurement(models.Model):
+    """Measured efficiency of a point (``point``) or of the reference truncated to
+    ``reference_layers`` layers on ``task``, on one hardware profile. Figures are medians of
+    the repetitions; ``*_cv`` are coefficients of variation (fractions); ``flagged`` when one
+    is over the protocol's limit. No energy figure without a counter: ``energy_note`` says
+    why."""
+
+    profile = models.ForeignKey(HardwareProfile, on_delete=models.PROTECT,
+                                related_name="measurements")
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="measurements")
+    point = models.OneToOneField(OperatingPoint, null=True, blank=True,
+                                 on_delete=models.CASCADE, related_name="measurement")
+    reference_layers = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_p50_ms = models.FloatField()
+    latency_p90_ms = models.FloatField()
+    latency_p99_ms = models.FloatField()
+    latency_cv = models.FloatField()
+    single_stream_examples = models.PositiveIntegerField()
+    repetitions = models.PositiveSmallIntegerField()
+    throughput = models.FloatField(null=True, blank=True, help_text="Examples per second, "
+                                   "offline (whole test set, length-sorted batches).")
+    throughput_cv = models.FloatField(null=True, blank=True)
+    offline_examples = models.PositiveIntegerField(null=True, blank=True)
+    peak_memory_mib = models.FloatField(null=True, blank=True)
+    memory_source = models.CharField(max_length=60, blank=True)
+    energy_j = models.FloatField(null=True, blank=True, help_text="Joules per example above "
+                                 "idle, single stream.")
+    energy_cv = models.FloatField(null=True, blank=True)
+    energy_source = models.CharField(max_length=10, blank=True, help_text="nvml or rapl")
+    energy_note = models.CharField(max_length=300, blank=True)
+    agreement = models.FloatField(null=True, blank=True, help_text="Percent of the measured "
+                                  "predictions equal to the point's own.")
+    flagged = models.BooleanField(default=False)
+    measured_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task__position", "reference_layers", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(point__isnull=False, reference_layers=None)
+                | Q(point=None, reference_layers__isnull=False),
+                name="measurement_of_point_or_reference"),
+            models.UniqueConstraint(fields=["profile", "task", "reference_layers"],
+                                    condition=Q(point=None), name="unique_reference_measurement"),
+        ]
+
+    def __str__(self) -> str:
+        what = self.point or f"reference {self.reference_layers}L on {self.task_id}"
+        return f"{what}: {self.latency_p50_ms:.2f} ms on {self.profile_id}"
 
 
 class TaskScore(models.Model):
@@ -279,6 +361,9 @@ class Submission(models.Model):
                                  related_name="submission")
     # Deleting keeps this row (without its files or entry) so that the quota still counts it.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The platform runs its model (kind 4, or kind 3 with weights): it goes to the GPU queue
+    # when the deployment has one (``leaderboard.tasks.evaluation_queue``).
+    runs_model = models.BooleanField(default=False)
 
     objects = SubmissionQuerySet.as_manager()
 

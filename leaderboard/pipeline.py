@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from evaluator.score import overall_score
+from leaderboard.measurements import store_measurements
 from leaderboard.models import (
     Basis,
     Entry,
@@ -114,7 +115,8 @@ def _point(entry: Entry, task: Task, point: PointReport) -> OperatingPoint:
         median_mflops=point.median_mflops, p95_mflops=point.p95_mflops,
         exit_histogram=point.exit_histogram, rerun_examples=point.rerun_examples,
         rerun_prediction_agreement=point.rerun_prediction_agreement,
-        rerun_exit_agreement=point.rerun_exit_agreement)
+        rerun_exit_agreement=point.rerun_exit_agreement,
+        measurement_note=(point.measurement_note or "")[:300])
 
 
 def _create_entry(submission: Submission, report: Report) -> Entry:
@@ -124,8 +126,9 @@ def _create_entry(submission: Submission, report: Report) -> Entry:
         code_url=submission.code_url, kind=submission.kind, visibility=submission.visibility,
         is_dynamic=any(p.point for t in report.tasks for p in t.points))
     tasks = {t.slug: t for t in Task.objects.all()}
-    OperatingPoint.objects.bulk_create(
-        _point(entry, tasks[t.task], p) for t in report.tasks for p in t.points)
+    points = [(_point(entry, tasks[t.task], p), p) for t in report.tasks for p in t.points]
+    OperatingPoint.objects.bulk_create(point for point, _ in points)
+    store_measurements([(point, p.measurement) for point, p in points], report.hardware)
     return entry
 
 

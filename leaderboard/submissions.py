@@ -96,7 +96,8 @@ def submit_bundle(owner, upload: Path, *, name: str, description: str = "",
             submission = Submission.objects.create(
                 owner=owner, name=name, description=description, affiliation=affiliation,
                 paper_url=paper_url, code_url=code_url, kind=kind, visibility=visibility,
-                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now())
+                bundle=stored, status=Status.QUEUED, enqueued_at=timezone.now(),
+                runs_model=bundle.model is not None and bundle.model.runnable)
             submission.record_event(Status.RECEIVED, "upload received", received)
             submission.record_event(Status.VALIDATING, "checking files", validating)
             submission.record_event(Status.QUEUED, _summary(bundle))

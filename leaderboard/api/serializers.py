@@ -11,6 +11,8 @@ from evaluator.benchmark import TASK_ORDER
 from leaderboard.models import (
     Basis,
     Entry,
+    HardwareProfile,
+    Measurement,
     OperatingPoint,
     ReferencePoint,
     ReferenceVersion,
@@ -99,13 +101,61 @@ class EntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class HardwareProfileSerializer(serializers.ModelSerializer):
+    """The hardware, software and protocol of a measurement; only figures of one profile
+    are comparable."""
+
+    class Meta:
+        model = HardwareProfile
+        fields = ["key", "label", "device", "device_name", "driver_version", "cuda_version",
+                  "cpu_model", "threads", "torch_version", "dtype", "protocol", "created_at"]
+
+
+MEASUREMENT_FIELDS = ["latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "latency_cv",
+                      "single_stream_examples", "repetitions", "throughput", "throughput_cv",
+                      "offline_examples", "peak_memory_mib", "memory_source", "energy_j",
+                      "energy_cv", "energy_source", "energy_note", "agreement", "flagged",
+                      "measured_at"]
+
+
+class MeasurementSerializer(serializers.ModelSerializer):
+    """A point's measured efficiency on one hardware profile: medians over the repetitions;
+    ``*_cv`` are coefficients of variation (fractions); ``energy_j`` is null when not
+    measured (``energy_note`` says why), never an estimate."""
+
+    profile = HardwareProfileSerializer()
+
+    class Meta:
+        model = Measurement
+        fields = ["profile", *MEASUREMENT_FIELDS]
+
+
+class ReferenceMeasurementSerializer(serializers.ModelSerializer):
+    task = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Measurement
+        fields = ["task", "reference_layers", *MEASUREMENT_FIELDS]
+
+
+class HardwareProfileDetailSerializer(HardwareProfileSerializer):
+    reference = ReferenceMeasurementSerializer(many=True, source="api_reference",
+                                               help_text="ElasticBERT-BASE at 1..12 layers "
+                                               "measured on this profile.")
+
+    class Meta(HardwareProfileSerializer.Meta):
+        fields = [*HardwareProfileSerializer.Meta.fields, "reference"]
+
+
 class PointSerializer(serializers.ModelSerializer):
     """An operating point with the spread of its per-example cost (when the platform counted
-    it) and its place on the task's Pareto front."""
+    it), its measured efficiency (when the platform ran it) and its place on the task's
+    Pareto front."""
 
     task = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     exit_histogram = serializers.DictField(child=serializers.IntegerField(), allow_null=True,
                                            help_text="exit layer -> examples")
+    measurement = MeasurementSerializer(source="api_measurement", allow_null=True)
     on_front = serializers.BooleanField()
     dominated_by = EntryRefSerializer(many=True)
 
@@ -114,7 +164,7 @@ class PointSerializer(serializers.ModelSerializer):
         fields = ["id", "task", "name", "mflops", "performance", "mparams", "mflops_basis",
                   "source", "note", "median_mflops", "p95_mflops", "exit_histogram",
                   "rerun_examples", "rerun_prediction_agreement", "rerun_exit_agreement",
-                  "on_front", "dominated_by"]
+                  "measurement", "measurement_note", "on_front", "dominated_by"]
 
 
 class ScoreSerializer(serializers.ModelSerializer):
@@ -244,3 +294,26 @@ class LeaderboardQuery(serializers.Serializer):
     kind = serializers.ChoiceField(Entry.Kind.choices, required=False)
     task = serializers.ChoiceField(list(TASK_ORDER), required=False,
                                    help_text="Only entries scored on this task, ranked by it.")
+
+
+class MeasuredPointSerializer(serializers.ModelSerializer):
+    """One measured point as a flat row (the measurements list and its CSV)."""
+
+    entry_id = serializers.IntegerField(source="point.entry_id")
+    entry = serializers.CharField(source="point.entry.name")
+    task = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    point = serializers.CharField(source="point.name")
+    mflops = serializers.FloatField(source="point.mflops")
+    performance = serializers.FloatField(source="point.performance")
+    profile = serializers.CharField(source="profile.key")
+    hardware = serializers.CharField(source="profile.label")
+
+    class Meta:
+        model = Measurement
+        fields = ["entry_id", "entry", "task", "point", "mflops", "performance", "profile",
+                  "hardware", *MEASUREMENT_FIELDS]
+
+
+class MeasurementQuery(serializers.Serializer):
+    task = serializers.ChoiceField(list(TASK_ORDER), required=False)
+    profile = serializers.CharField(required=False, help_text="A hardware profile's key.")

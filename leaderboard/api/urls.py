@@ -17,6 +17,8 @@ router.register("reference", views.ReferenceViewSet, basename="reference")
 router.register("leaderboard", views.LeaderboardViewSet, basename="leaderboard")
 router.register("entries", views.EntryViewSet, basename="entry")
 router.register("submissions", views.SubmissionViewSet, basename="submission")
+router.register("hardware", views.HardwareProfileViewSet, basename="hardware")
+router.register("measurements", views.MeasurementViewSet, basename="measurement")
 
 app_name = "api"
 

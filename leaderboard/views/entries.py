@@ -1,5 +1,6 @@
 """Entry pages: metadata, per task the operating points and how each number was obtained,
-the score and its reference version, and where the entry stands on the Pareto front."""
+the score and its reference version, where the entry stands on the Pareto front, and the
+measured latency, throughput, memory and energy of the points the platform ran."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.views.decorators.http import require_POST
 
 from evaluator.score import overall_score
 from leaderboard.actions import delete_entry, set_entry_visibility
-from leaderboard.models import Entry, OperatingPoint, TaskScore
+from leaderboard.measurements import MIN_AGREEMENT
+from leaderboard.models import Entry, Measurement, OperatingPoint, TaskScore
 from leaderboard.standing import pareto_status
 
 # How the performance and the parameter count of an entry of each kind were obtained.
@@ -33,13 +35,37 @@ def histogram_bars(point: OperatingPoint) -> list[dict]:
             for layer, n in counts]
 
 
+def percent(fraction: float | None) -> str:
+    return "–" if fraction is None else f"{100 * fraction:.1f}%"
+
+
+def measured_row(point: OperatingPoint, measured: Measurement | None) -> dict | None:
+    """A point's line in the measured-efficiency table: its figures on their hardware, or
+    why the platform could not measure it (``None``: the platform did not run it)."""
+    if measured is None:
+        return {"point": point, "note": point.measurement_note} if point.measurement_note \
+            else None
+    disagrees = measured.agreement is not None and measured.agreement < MIN_AGREEMENT
+    return {"point": point, "m": measured, "disagrees": disagrees,
+            "cv": {"latency": percent(measured.latency_cv),
+                   "throughput": percent(measured.throughput_cv),
+                   "energy": percent(measured.energy_cv)}}
+
+
 def task_sections(entry: Entry, scores: list[TaskScore]) -> list[dict]:
     by_task = {s.task_id: s for s in scores}
-    return [{
-        "status": status,
-        "score": by_task.get(status.task.pk),
-        "points": [{"status": p, "bars": histogram_bars(p.point)} for p in status.points],
-    } for status in pareto_status(entry)]
+    measured = {m.point_id: m for m in Measurement.objects.filter(point__entry=entry)
+                .select_related("profile")}
+    sections = []
+    for status in pareto_status(entry):
+        rows = [measured_row(p.point, measured.get(p.point.pk)) for p in status.points]
+        sections.append({
+            "status": status,
+            "score": by_task.get(status.task.pk),
+            "points": [{"status": p, "bars": histogram_bars(p.point)} for p in status.points],
+            "measured": [row for row in rows if row],
+        })
+    return sections
 
 
 def entry_detail(request, pk: int):

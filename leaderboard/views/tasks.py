@@ -26,11 +26,13 @@ def task_detail(request, slug: str):
     task = get_object_or_404(Task, slug=slug)
     scores = (TaskScore.objects.filter(task=task, entry__visibility=Entry.Visibility.PUBLIC)
               .select_related("entry", "reference_version").order_by("-score"))
+    figures = task_figures(task)
     return render(request, "leaderboard/task.html", {
         "task": task,
         "spec": TASKS[task.slug],
         "test_data": TestData.objects.filter(task=task).first(),
-        "figures": task_figures(task),
+        "figures": figures,
+        "profiles": [(key, views["label"]) for key, views in figures["measured"].items()],
         "scores": scores,
         "labels": list(zip(TASKS[task.slug].labels or (), TASKS[task.slug].label_names,
                            strict=False)),

@@ -16,7 +16,7 @@ from leaderboard.api.serializers import (
     PublishedEntryInput,
     VisibilityInput,
 )
-from leaderboard.models import Entry
+from leaderboard.models import Entry, Measurement
 from leaderboard.published import PublishedPoint, create_published_entry
 from leaderboard.standing import pareto_status
 
@@ -25,12 +25,15 @@ def with_details(entry: Entry) -> Entry:
     """Attach what ``EntryDetailSerializer`` shows: points with their Pareto status, scores,
     overall score and per-task front membership."""
     statuses = pareto_status(entry)
+    measured = {m.point_id: m for m in Measurement.objects.filter(point__entry=entry)
+                .select_related("profile")}
     entry.api_points, entry.api_pareto = [], []
     for task_status in statuses:
         for point_status in task_status.points:
             point = point_status.point
             point.task = task_status.task  # already fetched: no query per point
             point.on_front, point.dominated_by = point_status.on_front, point_status.dominated_by
+            point.api_measurement = measured.get(point.pk)
             entry.api_points.append(point)
         entry.api_pareto.append({"task": task_status.task.slug, "on_front": task_status.on_front,
                                  "dominated_by": task_status.dominated_by})
