@@ -12,8 +12,8 @@ Each scenario is repeated ``repetitions`` times; the median is the figure and th
 of variation is stored, a CV above ``cv_limit`` flags the figure. The sample depends only on
 the test set's texts (words per example), never on a model's tokenizer.
 
-    >>> stratified_sample(np.array([5, 1, 9, 3, 7, 2]), 3)
-    array([1, 3, 4])
+    >>> stratified_sample(np.array([5, 1, 9, 3, 7, 2]), 3)   # lengths 2, 5 and 9
+    array([0, 2, 5])
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 their coefficient of variation (standard deviation over mean).
 
     >>> latency_percentiles([0.010, 0.012, 0.011, 0.030])
-    {'p50': 11.5, 'p90': 24.6..., 'p99': 29.46...}
-    >>> Repeated.of([100.0, 102.0, 98.0]).median, round(Repeated.of([100.0, 102.0, 98.0]).cv, 4)
-    (100.0, 0.02)
+    {'p50': 11.5, 'p90': 24.6, 'p99': 29.46}
+    >>> repeated = Repeated.of([100.0, 102.0, 98.0])
+    >>> repeated.median, round(repeated.cv, 4)
+    (100.0, 0.0163)
 """
 
 from __future__ import annotations

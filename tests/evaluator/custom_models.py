@@ -188,3 +188,22 @@ def manifest(folder: Path, tasks: list[str], thresholds: list[float] | None = No
     if thresholds is not None:
         content["thresholds"] = thresholds
     (folder / "elue.json").write_text(json.dumps(content), encoding="utf-8")
+
+
+def standard_model(folder: Path, layers: int = 2, num_labels: int = 2, seed: int = 0) -> Path:
+    """A small BERT (hidden size 64, bert-base-uncased's vocabulary) saved as a standard
+    architecture with random weights: ``config.json``, ``model.safetensors`` and the
+    tokenizer files, as ``save_pretrained`` leaves them (no model code)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    config = BertConfig(hidden_size=64, num_hidden_layers=layers, num_attention_heads=4,
+                        intermediate_size=128, num_labels=num_labels)
+    BertForSequenceClassification(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer = reference_tokenizer_dir()
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                 "special_tokens_map.json"):
+        (folder / name).write_bytes((tokenizer / name).read_bytes())
+    return folder
