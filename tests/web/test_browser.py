@@ -249,3 +249,35 @@ def test_the_about_page_draws_the_score_from_the_reference_curve(visit):
     tab.shot("about")
     assert tab.foreign_requests() == []
 
+
+
+def test_the_task_chart_switches_to_measured_latency_and_energy(visit):
+    from tests.measured import figures, measured_entry, profile, reference
+
+    gpu, cpu = profile(), profile("fedcba9876543210", "AMD EPYC 9654 · 1 thread · fp32", "cpu")
+    reference(gpu)
+    measured_entry("Fast BERT", gpu, [("0.5", 1500.0, 88.0, figures(3.0)),
+                                      ("0.9", 3000.0, 91.0, figures(6.0))])
+    measured_entry("CPU BERT", cpu, [("static", 3000.0, 90.0, figures(60.0, energy=None))])
+    tab = visit()
+    page = tab.go("/tasks/sst-2/")
+    assert page.locator(".profile-choice").is_hidden()
+    page.click("button[data-axis=latency]")
+    page.wait_for_function("document.getElementById('task-chart').dataset.axis === 'latency'")
+    assert page.locator(".profile-choice").is_visible()
+    assert "Fast BERT" in chart_traces(page) and "CPU BERT" not in chart_traces(page)
+    assert page.evaluate("document.getElementById('task-chart').layout.xaxis.title.text"
+                         ).startswith("Latency")
+    tab.shot("task-sst-2-latency")
+    page.select_option("#profile-select", "fedcba9876543210")
+    page.wait_for_function("document.getElementById('task-chart').dataset.profile === "
+                           "'fedcba9876543210'")
+    assert chart_traces(page) == ["Pareto front", "CPU BERT"]
+    page.click("button[data-axis=energy]")
+    assert page.locator("#profile-empty").is_visible()  # no energy counter on that CPU
+    page.select_option("#profile-select", "0123456789abcdef")
+    page.wait_for_function("document.getElementById('task-chart').dataset.profile === "
+                           "'0123456789abcdef'")
+    assert "Fast BERT" in chart_traces(page)
+    tab.shot("task-sst-2-energy")
+    assert tab.foreign_requests() == []
