@@ -26,6 +26,7 @@ from tests.evaluator.custom_models import (
     multi_exit_model,
     save_weights,
 )
+from tests.pipeline.harness import wait_for
 from tests.stack import describe, finished
 
 pytestmark = [pytest.mark.slow,
@@ -33,7 +34,10 @@ pytestmark = [pytest.mark.slow,
 
 WALL_SECONDS = 20
 SANDBOX_ENV = {"ELUE_SANDBOX_WALL_SECONDS": str(WALL_SECONDS), "ELUE_SANDBOX_MEMORY_MB": "3072",
-               "ELUE_SANDBOX_THREADS": "2", "ELUE_RERUN_SAMPLE": "1725"}
+               "ELUE_SANDBOX_THREADS": "2", "ELUE_RERUN_SAMPLE": "1725",
+               # Every point the platform runs is measured too: a small protocol keeps it quick.
+               "ELUE_MEASURE_SAMPLE": "50", "ELUE_MEASURE_WARMUP": "2",
+               "ELUE_MEASURE_REPEATS": "2", "ELUE_MEASURE_IDLE_SECONDS": "0"}
 
 
 @pytest.fixture(autouse=True)
@@ -124,3 +128,38 @@ def test_a_kind3_submission_with_weights_shows_its_agreement(redis_stack, worker
     checked, = submission.entry.points.all()
     assert (checked.rerun_examples, checked.rerun_prediction_agreement,
             checked.rerun_exit_agreement) == (1725, 100.0, 100.0)
+
+
+def test_a_gpu_queue_worker_runs_measures_and_references_a_model(redis_stack, workers, alice,
+                                                                   tmp_path, settings):
+    """With GPU workers configured, a model the platform runs goes to their queue; the
+    worker (on this CPU-only host its ``auto`` device is the CPU) scores it, measures every
+    point on its hardware profile, and then measures that profile's reference."""
+    from leaderboard.models import HardwareProfile, Measurement
+
+    settings.ELUE_GPU_QUEUE = "evaluation-gpu"
+    redis_stack.env.update(SANDBOX_ENV, ELUE_GPU_QUEUE="evaluation-gpu", ELUE_DEVICE="auto",
+                           ELUE_MEASURE_SAMPLE="20", ELUE_SANDBOX_WALL_SECONDS="300")
+    workers.queues = "site,evaluation-gpu"  # no worker takes the CPU queue: only this one
+    workers.start()
+    submission = submit_bundle(alice, model_bundle(tmp_path / "gpu"), name="COST-EFF measured")
+    assert submission.runs_model
+    finished(submission, timeout=300, workers=workers)
+    assert submission.status == Submission.Status.SCORED, describe(submission)
+    measured = Measurement.objects.filter(point__entry=submission.entry).select_related(
+        "profile", "point")
+    assert sorted(m.point.name for m in measured) == ["0.5", "1.01"]
+    for measurement in measured:
+        assert measurement.agreement == 100.0 and measurement.single_stream_examples == 20
+        assert measurement.offline_examples == 1725 and measurement.throughput > 0
+        assert measurement.energy_j is None and measurement.energy_note
+    profile = HardwareProfile.objects.get()
+    assert profile.device == "cpu" and profile.threads == 2
+    assert profile.reference_requested_at is not None
+    log = "\n".join(e.message for e in submission.events.all())
+    assert "MRPC 0.5: measuring latency, throughput, memory and energy" in log
+    # The reference of the new profile, measured by the same kind of worker, depth by depth.
+    wait_for(lambda: Measurement.objects.filter(profile=profile, point=None).exists(), 240,
+             1.0, lambda: workers.logs()[-3000:])
+    first = Measurement.objects.filter(profile=profile, point=None).first()
+    assert first.reference_layers == 1 and first.latency_p50_ms > 0
