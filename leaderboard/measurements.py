@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from leaderboard.models import HardwareProfile, Measurement, OperatingPoint, Task
+from leaderboard.models import Entry, HardwareProfile, Measurement, OperatingPoint, Task
 
 PROFILE_FIELDS = ("device", "device_name", "driver_version", "cuda_version", "cpu_model",
                   "threads", "torch_version", "dtype", "protocol", "label")
@@ -104,7 +104,7 @@ def point_measurements(profile: HardwareProfile, task: Task, public_only: bool =
     """The points' measurements on ``profile`` and ``task``, with point and entry."""
     found = Measurement.objects.filter(profile=profile, task=task, point__isnull=False)
     if public_only:
-        found = found.filter(point__entry__visibility="public")
+        found = found.filter(point__entry__visibility=Entry.Visibility.PUBLIC)
     return found.select_related("point__entry", "profile")
 
 
@@ -116,5 +116,6 @@ def reference_measurements(profile: HardwareProfile, task: Task) -> list[Measure
 def profiles_on(task: Task) -> list[HardwareProfile]:
     """Profiles with at least one public point measured on ``task``, oldest first."""
     return list(HardwareProfile.objects.filter(
-        measurements__task=task, measurements__point__entry__visibility="public").distinct()
+        measurements__task=task,
+        measurements__point__entry__visibility=Entry.Visibility.PUBLIC).distinct()
         .order_by("created_at", "pk"))

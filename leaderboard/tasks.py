@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation c
 
 logger = logging.getLogger(__name__)
 EVALUATION_QUEUE = "evaluation"
+MEASURING_MARGIN = 60  # seconds kept after measuring, before the soft time limit
 
 
 def run_evaluation(claim: pipeline.Claim, submission: Submission,
@@ -59,7 +60,7 @@ def run_evaluation(claim: pipeline.Claim, submission: Submission,
                                progress=lambda message: pipeline.progress(claim, message),
                                curves=reference_curves_by_slug(reference),
                                options=model_run_options(seed=submission.pk),
-                               measure=measure_options())
+                               measure=measure_options(deadline=measuring_deadline()))
 
 
 def model_run_options(seed: int = 0):
@@ -81,15 +82,23 @@ def model_run_options(seed: int = 0):
                            settings.ELUE_RERUN_SAMPLE, seed, device)
 
 
-def measure_options():
-    """The measurement protocol from the settings; ``None`` when measuring is off."""
+def measure_options(deadline: float | None = None):
+    """The measurement protocol from the settings (``None`` when measuring is off), to be
+    over by ``deadline`` (``time.monotonic()``)."""
     from evaluator.measure.protocol import MeasureOptions
 
     if not settings.ELUE_MEASURE:
         return None
     return MeasureOptions(settings.ELUE_MEASURE_SAMPLE, settings.ELUE_MEASURE_WARMUP,
                           settings.ELUE_MEASURE_REPEATS,
-                          idle_seconds=settings.ELUE_MEASURE_IDLE_SECONDS)
+                          idle_seconds=settings.ELUE_MEASURE_IDLE_SECONDS, deadline=deadline)
+
+
+def measuring_deadline() -> float:
+    """When an evaluation starting now must be done measuring: a minute before its soft
+    time limit, which leaves time to score and save. A measurement cut short leaves its
+    points "not measured"; it never fails the submission."""
+    return time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT - MEASURING_MARGIN
 
 
 def describe(error: InvalidInput) -> str:
@@ -147,7 +156,11 @@ def evaluate_submission(self, submission_id: int) -> str:
             return "error"
         outcome = save_report(claim, report, reference.pk if reference else None)
     if outcome == "scored" and report.hardware:
-        request_reference(report.hardware["key"])
+        try:
+            request_reference(report.hardware["key"])
+        except DatabaseError:  # the entry is saved; the next measured entry asks again
+            logger.warning("could not request the reference of %s", report.hardware["key"],
+                           exc_info=True)
     return outcome
 
 
@@ -235,9 +248,11 @@ def measure_reference_here(dtype: str, progress=None, tasks: list[str] | None = 
                            layers=None):
     """Measure the reference on this machine for every task whose test data is loaded
     (or ``tasks``), storing each (task, depth) as it comes; the profile measured."""
+    from evaluator.measure.protocol import MeasureOptions
     from evaluator.measure.reference import REFERENCE_LAYERS, measure_reference, reference_profile
 
-    options, measure = model_run_options(), measure_options() or default_measure_options()
+    options = model_run_options()
+    measure = measure_options() or MeasureOptions()
     profile = profile_of(reference_profile(options, measure, dtype).as_dict())
     by_slug = {t.slug: t for t in Task.objects.all()}
     wanted = loaded_test_sets(tasks)
@@ -248,12 +263,6 @@ def measure_reference_here(dtype: str, progress=None, tasks: list[str] | None = 
     measure_reference(wanted, options, measure, dtype, record, layers or REFERENCE_LAYERS,
                       measured_reference_layers(profile), progress)
     return profile
-
-
-def default_measure_options():
-    from evaluator.measure.protocol import MeasureOptions
-
-    return MeasureOptions()
 
 
 def loaded_test_sets(slugs: list[str] | None = None) -> dict:

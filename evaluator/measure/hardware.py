@@ -3,8 +3,8 @@ which protocol. Figures of different profiles are never compared or charted toge
 
     >>> profile = HardwareProfile("cuda", "NVIDIA H200", "570.86.15", "12.8", "AMD EPYC 9654",
     ...                           1, "2.13.0", "fp32", "elue-measure/1 ...")
-    >>> profile.key      # stable: the same machine and settings give the same key
-    '5c1f...'
+    >>> len(profile.key)   # a hash of every field: the same machine and settings, the same key
+    16
     >>> profile.label
     'NVIDIA H200 · fp32 · driver 570.86.15, CUDA 12.8 · torch 2.13.0'
 """

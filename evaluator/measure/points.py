@@ -12,7 +12,9 @@ test inputs, which reach it one request at a time.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,6 +33,9 @@ from evaluator.running.model_points import Tokens
 
 Progress = Callable[[str], None]
 Measured = dict[tuple[str, str], PointMeasurement | str]  # a str: why it was not measured
+MIN_SECONDS = 30.0  # less left before the deadline: not worth starting a task's measurement
+NO_TIME_LEFT = ("not measured: the evaluation's time limit left no time to measure it (the "
+                "model's run and FLOPs counting took most of it)")
 
 
 def measurable_points(bundle: Bundle) -> list[PointFiles]:
@@ -78,6 +83,11 @@ def measure_task(model: ModelDefinition, test_set: TestSet, tokens: Tokens,
     """Serve the model once for the task and measure each of ``points``; a failure leaves
     the points not yet measured with its reason."""
     task = test_set.task
+    left = measure.seconds_left(time.monotonic())
+    if left is not None and left < MIN_SECONDS:
+        return {(task.slug, p.point): NO_TIME_LEFT for p in points}
+    if left is not None and left < options.policy.wall_seconds:  # stop at the deadline
+        options = replace(options, policy=replace(options.policy, wall_seconds=left))
     sample, warmup = measured_sample(test_set, measure)
     plan = Plan(sample, warmup, measure, options.token_budget)
     sequences = [np.asarray(ids, dtype=np.int32) for ids in tokens.ids]

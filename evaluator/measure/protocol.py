@@ -30,7 +30,9 @@ PROTOCOL_VERSION = 1
 @dataclass(frozen=True)
 class MeasureOptions:
     """How points are measured (the defaults are the published protocol); ``idle_seconds``
-    is how long the idle power is measured before the single-stream runs."""
+    is how long the idle power is measured before the single-stream runs. ``deadline`` (a
+    ``time.monotonic()`` value) is when measuring must be over, so that it never makes the
+    evaluation itself run out of time: what is left unmeasured then says so."""
 
     sample_size: int = 1000
     warmup: int = 50
@@ -38,6 +40,10 @@ class MeasureOptions:
     cv_limit: float = 0.05
     idle_seconds: float = 2.0
     offline: bool = True
+    deadline: float | None = None
+
+    def seconds_left(self, now: float) -> float | None:
+        return None if self.deadline is None else self.deadline - now
 
     @property
     def name(self) -> str:

@@ -180,3 +180,12 @@ def test_measure_options_follow_the_settings(settings):
     assert (options.sample_size, options.repetitions, options.warmup) == (200, 5, 50)
     settings.ELUE_MEASURE = False
     assert tasks.measure_options() is None
+
+
+def test_measuring_ends_a_minute_before_the_evaluations_soft_limit(settings):
+    import time
+
+    settings.CELERY_TASK_SOFT_TIME_LIMIT = 1800
+    left = tasks.measuring_deadline() - time.monotonic()
+    assert 1800 - tasks.MEASURING_MARGIN - 5 < left <= 1800 - tasks.MEASURING_MARGIN
+    assert tasks.measure_options(deadline=123.0).deadline == 123.0

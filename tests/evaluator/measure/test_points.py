@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from evaluator.benchmark import TASKS
-from evaluator.bundle.load import load_bundle
+from evaluator.bundle.load import PointFiles, load_bundle
 from evaluator.data import load_test_set
 from evaluator.evaluate import evaluate_bundle
 from evaluator.measure.points import answer_agreement, measurable_points
@@ -45,6 +45,13 @@ def kind4(root: Path, thresholds=(0.5, 1.01)) -> Path:
     save_weights(folder)
     manifest(folder, ["mrpc"], list(thresholds))
     return root
+
+
+def fake_points(bundle) -> list[PointFiles]:
+    """The points a kind-4 run would have made (constant predictions), without running."""
+    task = TASKS["mrpc"]
+    return [PointFiles(task, f"{t:g}", ["1"] * 1725, f"mrpc_{t:g}.tsv")
+            for t in bundle.model.manifest.thresholds]
 
 
 @pytest.mark.slow
@@ -118,3 +125,20 @@ def test_the_reference_is_measured_at_each_depth(sandbox_host):
     assert one.throughput is None and one.agreement is None  # single stream only
     assert profile.device == "cpu" and profile.dtype == "fp32"
     assert np.isfinite(twelve.latency_p99_ms)
+
+
+def test_no_time_left_before_the_deadline_means_not_measured(tmp_path):
+    """Measuring never makes the evaluation run out of time: past the deadline nothing is
+    started, and each point says why it has no figures."""
+    import time
+
+    from evaluator.measure.points import NO_TIME_LEFT, measure_bundle
+    from evaluator.running.model_points import tokenize
+
+    bundle = load_bundle(kind4(tmp_path / "bundle"), tmp_path / "scratch")
+    mrpc = load_test_set(ELUE_DATA_DIR, TASKS["mrpc"], with_labels=False)
+    bundle.points = fake_points(bundle)
+    tokens = tokenize(bundle.model, {"mrpc": mrpc})
+    late = MeasureOptions(deadline=time.monotonic() + 5)  # under a task's minimum
+    _, measured = measure_bundle(bundle, {"mrpc": mrpc}, tokens, OPTIONS, late)
+    assert measured == {("mrpc", "0.5"): NO_TIME_LEFT, ("mrpc", "1.01"): NO_TIME_LEFT}
