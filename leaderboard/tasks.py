@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError
 
+from evaluator.benchmark import TASKS
+from evaluator.data import load_test_set
 from evaluator.errors import DataInvalid, EvaluationFailed, InvalidInput
 from evaluator.running.devices import DeviceUnavailable
 from leaderboard import pipeline
@@ -244,12 +247,14 @@ def measure_reference(profile_key: str) -> str:
     return measured.key
 
 
-def measure_reference_here(dtype: str, progress=None, tasks: list[str] | None = None,
-                           layers=None):
+def measure_reference_here(dtype: str, progress: Callable[[str], None] | None = None,
+                           tasks: list[str] | None = None,
+                           layers: list[int] | None = None) -> HardwareProfile:
     """Measure the reference on this machine for every task whose test data is loaded
     (or ``tasks``), storing each (task, depth) as it comes; the profile measured."""
     from evaluator.measure.protocol import MeasureOptions
-    from evaluator.measure.reference import REFERENCE_LAYERS, measure_reference, reference_profile
+    from evaluator.measure.reference import REFERENCE_LAYERS, reference_profile
+    from evaluator.measure.reference import measure_reference as measure_curve
 
     options = model_run_options()
     measure = measure_options() or MeasureOptions()
@@ -260,16 +265,13 @@ def measure_reference_here(dtype: str, progress=None, tasks: list[str] | None = 
     def record(slug: str, depth: int, figures) -> None:
         record_reference(profile, by_slug[slug], depth, figures.as_dict())
 
-    measure_reference(wanted, options, measure, dtype, record, layers or REFERENCE_LAYERS,
-                      measured_reference_layers(profile), progress)
+    measure_curve(wanted, options, measure, dtype, record, layers or REFERENCE_LAYERS,
+                  measured_reference_layers(profile), progress)
     return profile
 
 
 def loaded_test_sets(slugs: list[str] | None = None) -> dict:
     """The test sets (inputs only) of the tasks whose data this server holds."""
-    from evaluator.benchmark import TASKS
-    from evaluator.data import load_test_set
-
     loaded = TestData.objects.values_list("task__slug", flat=True)
     return {slug: load_test_set(Path(settings.ELUE_DATA_ROOT), TASKS[slug], with_labels=False)
             for slug in sorted(loaded, key=list(TASKS).index) if not slugs or slug in slugs}
