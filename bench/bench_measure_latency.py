@@ -84,6 +84,29 @@ def main() -> None:
                   f"{time.perf_counter() - start:.1f} s", flush=True)
     print(f"p50 across runs: {', '.join(f'{m:.2f}' for m in medians)} ms; "
           f"CV {coefficient_of_variation(medians):.1%} (target ≤ 5%)")
+    print(f"the same sample in this process, no sandbox, no pipe: p50 "
+          f"{in_process_p50(sequences, plan, task.num_labels, tokens.pad_id, args.threads):.2f} ms")
+
+
+def in_process_p50(sequences, plan: Plan, num_labels: int, pad_id: int, threads: int) -> float:
+    """p50 of the sample, batch 1, the model called directly (the measurement's floor)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from evaluator.running.batching import pad_batch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(reference_tokenizer_dir()), num_labels=num_labels).eval()
+    latencies = []
+    with torch.inference_mode():
+        for index in [*plan.warmup, *plan.sample]:
+            ids, mask = pad_batch([sequences[index]], pad_id)
+            started = time.perf_counter()
+            model(input_ids=ids, attention_mask=mask).logits.argmax(-1).tolist()
+            latencies.append(time.perf_counter() - started)
+    return 1000 * float(np.median(latencies[len(plan.warmup):]))
 
 
 if __name__ == "__main__":
