@@ -33,6 +33,7 @@ from evaluator.measure.scenarios import Plan, measure_point  # noqa: E402
 from evaluator.measure.session import ServedModel  # noqa: E402
 from evaluator.measure.stats import coefficient_of_variation  # noqa: E402
 from evaluator.measure.timers import MonotonicClock  # noqa: E402
+from evaluator.running.batching import pad_batch  # noqa: E402
 from evaluator.running.custom_code import ModelRunOptions, model_job  # noqa: E402
 from evaluator.running.model_points import tokenize  # noqa: E402
 from evaluator.running.sandbox import SandboxPolicy  # noqa: E402
@@ -92,8 +93,6 @@ def in_process_p50(sequences, plan: Plan, num_labels: int, pad_id: int, threads:
     """p50 of the sample, batch 1, the model called directly (the measurement's floor)."""
     import torch
     from transformers import AutoModelForSequenceClassification
-
-    from evaluator.running.batching import pad_batch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
