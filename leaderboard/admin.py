@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from leaderboard.models import (
     Entry,
+    HardwareProfile,
+    Measurement,
     OperatingPoint,
     ReferencePoint,
     ReferenceVersion,
@@ -48,3 +50,17 @@ class EntryAdmin(admin.ModelAdmin):
 @admin.register(TaskScore)
 class TaskScoreAdmin(admin.ModelAdmin):
     list_display = ("entry", "task", "score", "reference_version")
+
+
+@admin.register(HardwareProfile)
+class HardwareProfileAdmin(admin.ModelAdmin):
+    list_display = ("label", "key", "device", "dtype", "protocol", "created_at",
+                    "reference_requested_at")
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(admin.ModelAdmin):
+    list_display = ("task", "point", "reference_layers", "profile", "latency_p50_ms",
+                    "throughput", "energy_j", "flagged")
+    list_filter = ("profile", "task", "flagged")
+    raw_id_fields = ("point",)
