@@ -189,3 +189,18 @@ def test_measuring_ends_a_minute_before_the_evaluations_soft_limit(settings):
     left = tasks.measuring_deadline() - time.monotonic()
     assert 1800 - tasks.MEASURING_MARGIN - 5 < left <= 1800 - tasks.MEASURING_MARGIN
     assert tasks.measure_options(deadline=123.0).deadline == 123.0
+
+
+def test_a_measurement_is_of_a_point_or_of_the_reference(seeded):
+    from django.db import IntegrityError, transaction
+
+    from tests.measured import figures as shown
+    from tests.measured import profile
+
+    on = profile()
+    mrpc = Task.objects.get(slug="mrpc")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Measurement.objects.create(profile=on, task=mrpc, **shown(3.0))
+    Measurement.objects.create(profile=on, task=mrpc, reference_layers=3, **shown(3.0))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Measurement.objects.create(profile=on, task=mrpc, reference_layers=3, **shown(4.0))
