@@ -318,8 +318,9 @@ def build_cost_model(config: PretrainedConfig, lengths: Iterable[int],
 
     One trace per fitted or verified length of the shortest copy holding a layer of each
     kind (one layer for most models), and one of the whole model, all on the meta device:
-    about 0.3 s for BERT-base. Falls back to one trace per distinct length. A config that transformers builds but cannot run is refused
-    (``bad_config``, naming the key when one is to blame).
+    about 0.3 s for BERT-base. Falls back to one trace per distinct length. A config that
+    transformers builds but cannot run is refused (``bad_config``, naming the key when one
+    is to blame).
     """
     needed = _needed_lengths(config, lengths)
     with architecture.refusing_what_fails(config):
