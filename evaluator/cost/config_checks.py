@@ -9,6 +9,8 @@ refused with the key and the reason (``bad_config``).
 - MobileBERT with ``key_query_shared_bottleneck: false`` and neither a bottleneck for the
   attention nor ``intra_bottleneck_size == hidden_size``: queries of ``hidden_size`` reach
   projections of ``intra_bottleneck_size``, which transformers cannot multiply;
+- ``type_vocab_size: 0`` where the model looks up segment 0 for every token (BERT and its
+  relatives; DeBERTa takes 0 to mean no segment embedding);
 - ``pruned_heads`` that name no layer or head of the model, or all heads of a layer, or an
   architecture whose heads the platform does not prune (``families.NO_PRUNING``);
 - DeBERTa-v2's convolution layer (``conv_kernel_size``, in deberta-v2-xlarge and larger):
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
     from transformers import PretrainedConfig
 
 CONFIG_FILE = "config.json"
+# Families that add a segment embedding to every token, whether or not segment ids are given.
+SEGMENT_LOOKUP = frozenset({"bert", "albert", "roberta", "xlm-roberta", "camembert", "electra",
+                            "mobilebert"})
 
 
 def refuse(key: str, message: str) -> SubmissionInvalid:
@@ -56,6 +61,9 @@ def check_config(config: PretrainedConfig) -> None:
                      "model: retrain with absolute positions, or submit model.py")
     if config.model_type == "mobilebert":
         _check_mobilebert(config)
+    if config.model_type in SEGMENT_LOOKUP and getattr(config, "type_vocab_size", 1) < 1:
+        raise refuse("type_vocab_size", f"is 0, but {config.model_type} looks up a segment "
+                     "embedding for every token (segment 0 at least): set it to 1 or more")
     if config.model_type == "deberta-v2" and getattr(config, "conv_kernel_size", 0) != 0:
         raise refuse("conv_kernel_size", f"is {_shown(config.conv_kernel_size)}; DeBERTa-v2's "
                      "convolution layer cannot be counted: the platform traces shapes on "

@@ -31,6 +31,8 @@ def refusal(raw: dict) -> str:
     ({**SMALL, "position_embedding_type": "relative_key"}, "position_embedding_type",
      "only absolute position embeddings"),
     ({**DEBERTA_V2_SMALL, "conv_kernel_size": 3}, "conv_kernel_size", "convolution"),
+    # Traces on the meta device (no index is checked) but fails on the first real token.
+    ({**SMALL, "type_vocab_size": 0}, "type_vocab_size", "set it to 1 or more"),
     # transformers' own validation, with the key named.
     ({**MODERNBERT_BASE, "classifier_pooling": "max"}, "classifier_pooling", "'cls', 'mean'"),
     ({**MODERNBERT_BASE, "layer_types": ["full_attention"] * 3}, "layer_types",
@@ -39,6 +41,11 @@ def refusal(raw: dict) -> str:
 def test_it_refuses_what_it_cannot_count_faithfully_naming_the_key(raw, key, why):
     message = refusal(raw)
     assert message.startswith(f'"{key}"') and why in message
+
+
+def test_deberta_may_have_no_segment_embedding():
+    config = config_from_dict({**DEBERTA_V2_SMALL, "type_vocab_size": 0}, 2)
+    assert build_cost_model(config, [5, 20]).fitted
 
 
 def test_a_mobilebert_whose_widths_agree_is_counted():
