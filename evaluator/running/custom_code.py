@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluator.benchmark import TaskSpec
+from evaluator.bundle.archive import ArchiveLimits, check_directory_size
 from evaluator.bundle.model_files import ModelDefinition
 from evaluator.cost.captured_graph import GRAPH_SUFFIX, MAX_GRAPH_BYTES, TENSORS_SUFFIX
 from evaluator.cost.per_example import PointCost
@@ -311,6 +312,9 @@ def _take_graphs(scratch: Path, plan: GraphPlan, directory: Path, file_mib: int)
     archive_path = scratch / GRAPHS_ARCHIVE
     if archive_path.is_symlink() or not archive_path.is_file():
         raise ValueError(f"{GRAPHS_ARCHIVE} is missing or not a regular file")
+    # Written by the sandbox, so hostile like an upload: its entry count is bounded before
+    # zipfile builds an object per entry.
+    check_directory_size(archive_path, ArchiveLimits(max_members=2 * len(plan.names)))
     with zipfile.ZipFile(archive_path) as archive:
         for name in plan.names:
             for suffix, limit in ((GRAPH_SUFFIX, MAX_GRAPH_BYTES),

@@ -331,3 +331,24 @@ def test_a_model_whose_batches_cost_more_than_their_examples_fails_when_run(tmp_
             run_captured(captured, _task(), SEQUENCES, [None], 0, OPTIONS)
     finally:
         captured.close()
+
+
+def test_a_graphs_archive_of_a_million_entries_is_refused_before_it_is_parsed(tmp_path):
+    """The capture's graphs.zip is written by the model's process: a central directory of
+    many empty entries must cost the worker nothing, like an upload's."""
+    import json
+    import zipfile
+
+    from evaluator.errors import SubmissionInvalid
+    from evaluator.running.custom_code import _take_graphs
+
+    plan = GraphPlan(2, True, (1, 6), (), 512)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "result.json").write_text(json.dumps({"graphs": plan.names}))
+    with zipfile.ZipFile(scratch / "graphs.zip", "w") as archive:
+        for i in range(5_000):
+            archive.writestr(f"junk-{i}", b"")
+    with pytest.raises(SubmissionInvalid) as refused:
+        _take_graphs(scratch, plan, tmp_path / "graphs", 256)
+    assert refused.value.problems[0].code == "archive_too_many_members"
