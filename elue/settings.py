@@ -335,7 +335,7 @@ ELUE_IDEMPOTENCY_ABANDONED_AFTER = env_int("ELUE_IDEMPOTENCY_ABANDONED_AFTER", 1
 # One working directory per evaluation attempt (unpacked bundle, sandbox files), swept once
 # the attempt no longer runs (leaderboard/workdirs.py).
 ELUE_WORK_DIR = env_path("ELUE_WORK_DIR", VAR_DIR / "work")
-# Limits on an uploaded archive (see evaluator.bundle.archive.ArchiveLimits).
+# Limits on an uploaded archive (see evaluator.bundle.archive_limits.ArchiveLimits).
 ELUE_UPLOAD_MAX_MEMBERS = env_int("ELUE_UPLOAD_MAX_MEMBERS", 200)
 ELUE_UPLOAD_MAX_MB = env_int("ELUE_UPLOAD_MAX_MB", 512)  # uncompressed, whole archive
 ELUE_UPLOAD_MAX_RATIO = env_int("ELUE_UPLOAD_MAX_RATIO", 200)

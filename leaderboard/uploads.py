@@ -15,7 +15,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 
 from elue.storage import uploads
-from evaluator.bundle.archive import ArchiveLimits
+from evaluator.bundle.archive_limits import ArchiveLimits
 from evaluator.errors import Problem
 
 MIB = 1024 * 1024

@@ -9,6 +9,10 @@ extracting, the bytes really written are counted too, because declared sizes can
 Nothing is ever written outside the scratch directory, and on refusal the scratch
 directory is emptied again.
 
+This module unpacks zip files; the limits and the counting of bytes are in
+``evaluator.bundle.archive_limits``, the checks of each path in
+``evaluator.bundle.member_paths``, and the copy of a folder in ``evaluator.bundle.folder_copy``.
+
 Example::
 
     root = unpack(Path("upload.zip"), Path("/tmp/scratch-42"))
@@ -17,62 +21,35 @@ Example::
 
 from __future__ import annotations
 
-import os
 import shutil
 import stat
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from evaluator.bundle.archive_limits import (
+    DEFAULT_LIMITS,
+    ArchiveLimits,
+    Budget,
+    copy_capped,
+    readable_size,
+)
+from evaluator.bundle.folder_copy import copy_folder
+from evaluator.bundle.member_paths import is_junk, safe_parts, target_path
 from evaluator.errors import Problem, SubmissionInvalid
 
-MiB = 1024 * 1024
-CHUNK = 64 * 1024
-MAX_PATH_CHARS = 1024
-MAX_NAME_BYTES = 255  # one path component; longer names cannot be created on Linux
-MAX_DEPTH = 16
 MAX_REPORTED = 20
-# A central directory entry is 46 bytes plus its name (at most MAX_PATH_CHARS characters, up
-# to 4 bytes each), extra fields and comment: real tools write a few dozen bytes of extras.
+# A central directory entry is 46 bytes plus its name (at most member_paths.MAX_PATH_CHARS
+# characters, up to 4 bytes each), extra fields and comment: real tools write a few dozen
+# bytes of extras.
 DIRECTORY_BYTES_PER_MEMBER = 8 * 1024
-
-# Files that archivers and desktops add on their own; never part of a submission.
-JUNK_DIRS = frozenset({"__MACOSX"})
-JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 # bzip2 and LZMA members are decompressed by zipfile without an output bound, so one
 # small read could expand to gigabytes in memory. No common zip tool needs them.
 SAFE_COMPRESSION = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 SAFE_MODES = frozenset({0, stat.S_IFREG, stat.S_IFDIR})
-
-
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Caps on what one upload may unpack to (Django settings map onto these).
-
-    ``max_ratio`` is uncompressed/compressed size, checked for members of at least
-    ``ratio_min_bytes`` (small files compress well without being bombs) and for the
-    archive as a whole. Sizes are in bytes.
-    """
-
-    max_members: int = 200
-    max_total_bytes: int = 512 * MiB
-    max_file_bytes: int = 512 * MiB
-    max_ratio: float = 200.0
-    ratio_min_bytes: int = 1 * MiB
-
-
-DEFAULT_LIMITS = ArchiveLimits()
-
-
-def is_junk(parts: tuple[str, ...]) -> bool:
-    """Whether a relative path is operating-system litter (``__MACOSX/``, ``.DS_Store``)."""
-    name = parts[-1]
-    return (bool(JUNK_DIRS.intersection(parts)) or name in JUNK_FILES
-            or name.startswith("._"))
 
 
 def unpack(source: Path, scratch: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> Path:
@@ -87,7 +64,7 @@ def unpack(source: Path, scratch: Path, limits: ArchiveLimits = DEFAULT_LIMITS) 
     _prepare_scratch(scratch)
     try:
         if source.is_dir():
-            _copy_folder(source, scratch, limits)
+            copy_folder(source, scratch, limits)
         else:
             _extract_zip(source, scratch, limits)
     except BaseException:
@@ -126,85 +103,6 @@ def _refuse(problems: list[Problem]) -> None:
         problems = problems[:MAX_REPORTED] + [Problem(
             "too_many_problems", f"... and {rest:,} more problems like these")]
     raise SubmissionInvalid(problems)
-
-
-# --- member names -------------------------------------------------------------------------
-
-def safe_parts(name: str) -> tuple[tuple[str, ...] | None, str | None]:
-    """Split an archive member name into path components, or say why it is unsafe.
-
-    Backslashes count as separators (some Windows tools write them); ``.`` and empty
-    components are dropped. Returns ``(parts, None)`` or ``(None, reason)``.
-    """
-    text = name.replace("\\", "/")
-    if any(ord(c) < 32 for c in text):
-        return None, "contains control characters"
-    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        return None, "is an absolute path"
-    parts = tuple(p for p in text.split("/") if p not in ("", "."))
-    if ".." in parts:
-        return None, 'contains ".." (a path outside the submission)'
-    if len(text) > MAX_PATH_CHARS or len(parts) > MAX_DEPTH:
-        return None, "is too long or too deeply nested"
-    if any(len(p.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for p in parts):
-        return None, f"has a file or folder name longer than {MAX_NAME_BYTES} bytes"
-    if not parts:
-        return None, "is empty"
-    return parts, None
-
-
-def _target(scratch: Path, parts: tuple[str, ...]) -> Path:
-    """The path for ``parts`` under ``scratch``, re-checked after resolution (defence in depth)."""
-    path = scratch.joinpath(*parts)
-    if not path.resolve().is_relative_to(scratch.resolve()):
-        raise SubmissionInvalid([Problem("archive_unsafe_path", "resolves outside the "
-                                         "submission", "/".join(parts))])
-    return path
-
-
-# --- writing, with bytes counted --------------------------------------------------------
-
-@dataclass
-class Budget:
-    """Bytes still allowed, counted as they are written (declared sizes can lie).
-
-    ``ratio_ceiling`` is the most a zip file may unpack to given its own size on disk.
-    """
-
-    limits: ArchiveLimits
-    ratio_ceiling: int | None = None
-    written: int = 0
-
-    def spend(self, name: str, file_bytes: int, more: int) -> None:
-        """Account ``more`` bytes of file ``name``, which now has ``file_bytes`` bytes."""
-        self.written += more
-        limits = self.limits
-        if file_bytes > limits.max_file_bytes:
-            raise SubmissionInvalid([Problem("archive_too_large", "unpacks to more than "
-                                     f"{_size(limits.max_file_bytes)}", name)])
-        if self.written > limits.max_total_bytes:
-            raise SubmissionInvalid([Problem("archive_too_large", "the submission unpacks "
-                                     f"to more than {_size(limits.max_total_bytes)} in all")])
-        if self.ratio_ceiling is not None and self.written > self.ratio_ceiling:
-            raise SubmissionInvalid([Problem("archive_ratio", "the archive unpacks to more "
-                                     f"than {limits.max_ratio:g} times its own size, which "
-                                     "only a zip bomb does", name)])
-
-
-def _size(n: int) -> str:
-    return f"{n / MiB:,.0f} MiB" if n >= MiB else f"{n:,} bytes"
-
-
-def copy_capped(src: IO[bytes], dest: Path, name: str, budget: Budget) -> int:
-    """Stream ``src`` into a new file ``dest``, stopping as soon as a cap is passed."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    size = 0
-    with os.fdopen(os.open(dest, flags, 0o600), "wb") as out:
-        while chunk := src.read(CHUNK):
-            size += len(chunk)
-            budget.spend(name, size, len(chunk))
-            out.write(chunk)
-    return size
 
 
 # --- zip files ----------------------------------------------------------------------------
@@ -249,8 +147,8 @@ def check_directory_size(source: Path, limits: ArchiveLimits) -> None:
     if directory_bytes > most:
         raise SubmissionInvalid([Problem(
             "archive_too_many_members", f"the archive's list of entries takes "
-            f"{_size(directory_bytes)}, more than {limits.max_members:,} entries need "
-            f"({_size(most)} at most)")])
+            f"{readable_size(directory_bytes)}, more than {limits.max_members:,} entries need "
+            f"({readable_size(most)} at most)")])
 
 
 def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes]:
@@ -301,7 +199,8 @@ def _check_member(info: zipfile.ZipInfo, limits: ArchiveLimits
         (info.compress_type not in SAFE_COMPRESSION, "archive_unsupported_compression",
          "uses a compression method other than deflate or store"),
         (info.file_size > limits.max_file_bytes, "archive_too_large",
-         f"unpacks to {_size(info.file_size)}, more than {_size(limits.max_file_bytes)}"),
+         f"unpacks to {readable_size(info.file_size)}, more than "
+         f"{readable_size(limits.max_file_bytes)}"),
         (_ratio_too_high(info, limits), "archive_ratio", "is compressed more than "
          f"{limits.max_ratio:g}:1, which only a zip bomb does"),
     )
@@ -321,8 +220,8 @@ def _declared_total(infos: list[zipfile.ZipInfo], limits: ArchiveLimits) -> list
     total = sum(i.file_size for i in infos)
     if total <= limits.max_total_bytes:
         return []
-    return [Problem("archive_too_large", f"the archive declares {_size(total)} of files, "
-                    f"more than {_size(limits.max_total_bytes)}")]
+    return [Problem("archive_too_large", f"the archive declares {readable_size(total)} of files, "
+                    f"more than {readable_size(limits.max_total_bytes)}")]
 
 
 def _clashes(members: list[tuple[zipfile.ZipInfo, tuple[str, ...]]]) -> list[Problem]:
@@ -341,7 +240,7 @@ def _clashes(members: list[tuple[zipfile.ZipInfo, tuple[str, ...]]]) -> list[Pro
 
 def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, parts: tuple[str, ...],
                     scratch: Path, budget: Budget) -> None:
-    path = _target(scratch, parts)
+    path = target_path(scratch, parts)
     if info.is_dir():
         path.mkdir(parents=True, exist_ok=True)
         return
@@ -349,59 +248,3 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, parts: tupl
     with _open_member(archive, info) as src:
         copy_capped(src, path, "/".join(parts), budget)
 
-
-# --- folders ------------------------------------------------------------------------------
-
-def _copy_folder(source: Path, scratch: Path, limits: ArchiveLimits) -> None:
-    """Copy a folder tree without following links; refuse anything but files and folders."""
-    entries = _walk(source, (), limits)
-    budget = Budget(limits)
-    for parts, is_dir in entries:
-        path = _target(scratch, parts)
-        if is_dir:
-            path.mkdir(parents=True, exist_ok=True)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _copy_file(source.joinpath(*parts), path, "/".join(parts), budget)
-
-
-def _walk(root: Path, prefix: tuple[str, ...], limits: ArchiveLimits,
-          found: list | None = None) -> list[tuple[tuple[str, ...], bool]]:
-    found = [] if found is None else found
-    for entry in sorted(os.scandir(root.joinpath(*prefix)), key=lambda e: e.name):
-        parts = (*prefix, entry.name)
-        if is_junk(parts):
-            continue
-        mode = os.lstat(entry.path).st_mode
-        _check_folder_entry(parts, mode)
-        found.append((parts, stat.S_ISDIR(mode)))
-        if len(found) > limits.max_members:
-            raise SubmissionInvalid([Problem("archive_too_many_members", "more than "
-                                     f"{limits.max_members:,} files and folders")])
-        if stat.S_ISDIR(mode):
-            _walk(root, parts, limits, found)
-    return found
-
-
-def _check_folder_entry(parts: tuple[str, ...], mode: int) -> None:
-    name = "/".join(parts)
-    if stat.S_ISLNK(mode):
-        raise SubmissionInvalid([Problem("archive_symlink", "is a symbolic link; only "
-                                         "plain files are accepted", name)])
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise SubmissionInvalid([Problem("archive_special_file", "is a device, pipe or "
-                                         "socket; only plain files are accepted", name)])
-    if len(parts) > MAX_DEPTH:
-        raise SubmissionInvalid([Problem("archive_unsafe_path", "is nested too deeply",
-                                         name)])
-
-
-def _copy_file(src: Path, dest: Path, name: str, budget: Budget) -> None:
-    # O_NOFOLLOW and fstat close the gap between the lstat above and this open: a file
-    # swapped for a link or a pipe in between is still refused.
-    fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SubmissionInvalid([Problem("archive_special_file", "is not a plain file",
-                                             name)])
-        copy_capped(handle, dest, name, budget)

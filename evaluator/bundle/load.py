@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaluator.benchmark import TASK_ORDER, TaskSpec
-from evaluator.bundle.archive import DEFAULT_LIMITS, ArchiveLimits, unpack
+from evaluator.bundle.archive import unpack
+from evaluator.bundle.archive_limits import DEFAULT_LIMITS, ArchiveLimits
 from evaluator.bundle.declared_costs import COSTS_FILE, MAX_JSON_BYTES, DeclaredCost, read_costs
 from evaluator.bundle.model_files import (
     MANIFEST_FILE,

@@ -1,4 +1,5 @@
-"""Reading uploads as hostile input: evaluator.bundle.archive."""
+"""Reading uploads as hostile input: evaluator.bundle.archive, with its limits
+(archive_limits), member paths (member_paths) and folder copy (folder_copy)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from evaluator.bundle.archive import ArchiveLimits, Budget, copy_capped, safe_parts, unpack
+from evaluator.bundle.archive import unpack
+from evaluator.bundle.archive_limits import ArchiveLimits, Budget, copy_capped
+from evaluator.bundle.member_paths import safe_parts
 from evaluator.errors import SubmissionInvalid
 from tests.evaluator.builders import (
     with_bad_header_offset,

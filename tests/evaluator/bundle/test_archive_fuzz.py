@@ -13,7 +13,8 @@ import os
 
 from hypothesis import HealthCheck, given, settings
 
-from evaluator.bundle.archive import ArchiveLimits, unpack
+from evaluator.bundle.archive import unpack
+from evaluator.bundle.archive_limits import ArchiveLimits
 from evaluator.errors import SubmissionInvalid
 from tests.evaluator.archive_mutations import SEEDS, mutated_zip
 
