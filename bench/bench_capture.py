@@ -37,7 +37,7 @@ from evaluator.running.custom_code import (  # noqa: E402
     run_model,
 )
 from evaluator.running.model_points import tokenize  # noqa: E402
-from evaluator.running.sandbox import SandboxPolicy  # noqa: E402
+from evaluator.running.sandbox_policy import SandboxPolicy  # noqa: E402
 from tests.evaluator.custom_models import COST_EFF, ELASTIC, multi_exit_model  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"

@@ -35,7 +35,8 @@ from evaluator.data import load_test_set  # noqa: E402
 from evaluator.running.batching import length_batches, pad_batch, run_batches  # noqa: E402
 from evaluator.running.custom_code import ModelRunOptions, run_model  # noqa: E402
 from evaluator.running.model_points import tokenize  # noqa: E402
-from evaluator.running.sandbox import SandboxPolicy, run_sandboxed  # noqa: E402
+from evaluator.running.sandbox import run_sandboxed  # noqa: E402
+from evaluator.running.sandbox_policy import SandboxPolicy  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"
 MODEL_FILES = ("config.json", "model.safetensors", "vocab.txt", "tokenizer.json",

@@ -28,7 +28,7 @@ from evaluator.cost.reference_flops import REFERENCE_CONFIG  # noqa: E402
 from evaluator.cost.token_lengths import reference_tokenizer_dir  # noqa: E402
 from evaluator.data import load_test_set  # noqa: E402
 from evaluator.running.limited import run_limited  # noqa: E402
-from evaluator.running.sandbox import SandboxPolicy  # noqa: E402
+from evaluator.running.sandbox_policy import SandboxPolicy  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt",

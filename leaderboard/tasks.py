@@ -75,7 +75,7 @@ def model_run_options(seed: int = 0, check_stop: Callable[[], None] | None = Non
     a fresh sandbox time budget for one evaluation and ``seed`` for the re-run sample;
     ``check_stop`` raises when the attempt must stop (cancelled)."""
     from evaluator.running.custom_code import ModelRunOptions, SandboxBudget
-    from evaluator.running.sandbox import SandboxPolicy
+    from evaluator.running.sandbox_policy import SandboxPolicy
 
     policy = SandboxPolicy(
         memory_mib=settings.ELUE_SANDBOX_MEMORY_MB, cpu_seconds=settings.ELUE_SANDBOX_CPU_SECONDS,

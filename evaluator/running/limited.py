@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import EvaluationFailed, InvalidInput
-from evaluator.running.sandbox import EVALUATOR_DIR, MIB, POLL_SECONDS, SandboxPolicy, kill
-from evaluator.running.sandbox_limits import forbid_new_processes
+from evaluator.running.sandbox import POLL_SECONDS, kill
+from evaluator.running.sandbox_arguments import EVALUATOR_DIR
+from evaluator.running.sandbox_limits import MIB, forbid_new_processes
+from evaluator.running.sandbox_policy import SandboxPolicy
 
 WHAT = "counting the model's FLOPs"
 CPU_GRACE = 5  # seconds between the CPU limit's SIGXCPU and its SIGKILL

@@ -29,6 +29,10 @@ is refused, unless the operator set ``ELUE_ALLOW_UNSANDBOXED_CODE`` (docs/sandbo
     >>> result = run_sandboxed(["-m", "evaluator.running.sandboxed", "job.json"], scratch,
     ...                        binds={Path("/tmp/sub/model"): "/submission"})
     >>> result.ok, result.reason
+
+The limits and the reading of a failure are in ``evaluator.running.sandbox_policy``, the
+command line in ``evaluator.running.sandbox_arguments``, the limits that hold for the whole
+sandbox in ``evaluator.running.sandbox_limits``.
 """
 
 from __future__ import annotations
@@ -42,70 +46,26 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from evaluator.running.sandbox_arguments import (
+    bwrap_arguments,
+    drop_arguments,
+    limit_arguments,
+    sandbox_environment,
+    sandbox_id,
+)
 from evaluator.running.sandbox_limits import (
     SCRATCH,
     nice_arguments,
     no_new_processes_filter,
     prepare_outputs,
-    scratch_arguments,
-    scratch_full_reason,
     seccomp_arguments,
     seccomp_program,
 )
+from evaluator.running.sandbox_policy import SandboxPolicy, SandboxResult, explain
 
-EVALUATOR_DIR = Path(__file__).resolve().parents[1]  # the whole package, for the sandbox side
-CODE_ROOT = "/elue"  # where the evaluator package appears inside the sandbox
-SANDBOX_IDS = range(3_000_000, 4_000_000)  # user and group ids no account uses
-MIB = 1024 * 1024
 POLL_SECONDS = 0.2
-
-
-@dataclass(frozen=True)
-class SandboxPolicy:
-    """Limits of one sandbox; every one is enforced by the kernel or the parent.
-
-    ``memory_mib`` bounds the address space (torch alone maps ~1 GiB) of the sandbox's one
-    process (it cannot start another: ``evaluator.running.sandbox_limits``), ``cpu_seconds``
-    its CPU time, ``wall_seconds`` the elapsed time, ``processes`` its threads (the
-    unprivileged user's processes and threads), ``file_mib`` the size of any file written,
-    ``scratch_mib`` everything written (a tmpfs), ``open_files`` the open file descriptors;
-    ``threads`` sets torch's threads.
-    """
-
-    memory_mib: int = 4096
-    cpu_seconds: int = 1200
-    wall_seconds: float = 900.0
-    processes: int = 64
-    file_mib: int = 256
-    open_files: int = 256
-    threads: int = 1
-    scratch_mib: int = 512
-    allow_unsandboxed: bool = False
-
-
-@dataclass
-class SandboxResult:
-    """What came out of a sandboxed process.
-
-    ``reason`` is ``None`` on success, else a sentence for the submitter (which limit was
-    hit, or the last line of the traceback); ``exit_code`` is the process's exit status
-    (negative: killed by that signal); ``seconds`` the wall time.
-    """
-
-    exit_code: int
-    stdout: str
-    stderr: str
-    seconds: float
-    reason: str | None = None
-    timed_out: bool = False
-    sandboxed: bool = True
-
-    @property
-    def ok(self) -> bool:
-        return self.reason is None
 
 
 class SandboxUnavailable(Exception):
@@ -113,79 +73,6 @@ class SandboxUnavailable(Exception):
 
 
 # --- capability detection -----------------------------------------------------------------
-
-def _python_dirs() -> list[Path]:
-    """The Python installation and the virtual environment the sandbox must see read-only."""
-    dirs = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    return sorted(dirs)
-
-
-def _system_binds() -> list[str]:
-    args = ["--ro-bind", "/usr", "/usr"]
-    for name in ("lib", "lib64", "lib32", "bin", "sbin"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), f"/{name}"]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), f"/{name}"]
-    for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
-        if Path(name).exists():
-            args += ["--ro-bind", name, name]
-    return args
-
-
-def _parents(target: str, made: set[str]) -> list[str]:
-    """``--dir`` arguments making ``target``'s parents traversable (bwrap makes them 0700)."""
-    args = []
-    parts = Path(target).parts
-    for depth in range(2, len(parts)):
-        parent = str(Path(*parts[:depth]))
-        if parent not in made:
-            made.add(parent)
-            args += ["--perms", "0755", "--dir", parent]
-    return args
-
-
-def bwrap_arguments(scratch: Path, binds: Mapping[Path, str], root: bool,
-                    scratch_mib: int = SandboxPolicy.scratch_mib) -> list[str]:
-    """The bubblewrap command line up to (not including) the command run inside."""
-    args = ["bwrap", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-    if not root:
-        args.append("--unshare-user")
-    # /proc, /dev and an empty /tmp first: a later mount would hide a Python installation
-    # or virtual environment that lives under /tmp (a checkout there, as CI may make).
-    args += _system_binds() + ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    made: set[str] = set()
-    for directory in _python_dirs():
-        args += _parents(str(directory), made) + ["--ro-bind", str(directory), str(directory)]
-    args += _parents(f"{CODE_ROOT}/evaluator", made)
-    args += ["--ro-bind", str(EVALUATOR_DIR), f"{CODE_ROOT}/evaluator"]
-    for source, target in binds.items():
-        args += _parents(target, made) + ["--ro-bind", str(source), target]
-    args += scratch_arguments(scratch, scratch_mib) + ["--chdir", SCRATCH, "--clearenv"]
-    return args
-
-
-def limit_arguments(policy: SandboxPolicy) -> list[str]:
-    """``prlimit`` options for ``policy`` (soft = hard: the code cannot raise them)."""
-    return ["prlimit", f"--as={policy.memory_mib * MIB}", f"--cpu={policy.cpu_seconds}",
-            f"--nproc={policy.processes}", f"--fsize={policy.file_mib * MIB}",
-            f"--nofile={policy.open_files}", "--core=0", "--"]
-
-
-def sandbox_id() -> int:
-    """A fresh user (and group) id for one sandbox."""
-    import secrets
-
-    return SANDBOX_IDS.start + secrets.randbelow(len(SANDBOX_IDS))
-
-
-def drop_arguments(uid: int) -> list[str]:
-    """``setpriv`` options: become ``uid``, no capabilities, no way to regain privileges."""
-    return ["setpriv", f"--reuid={uid}", f"--regid={uid}",
-            "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-
 
 @functools.cache
 def sandbox_problem() -> str | None:
@@ -233,20 +120,6 @@ def sandbox_available() -> tuple[bool, str]:
 
 
 # --- running ------------------------------------------------------------------------------
-
-def sandbox_environment(policy: SandboxPolicy, scratch: str) -> dict[str, str]:
-    """The whole environment of the sandboxed process: no settings, no secrets."""
-    threads = str(policy.threads)
-    return {
-        "PATH": "/usr/bin:/bin", "HOME": scratch, "TMPDIR": f"{scratch}/tmp",
-        "PYTHONPATH": CODE_ROOT if scratch == SCRATCH else str(EVALUATOR_DIR.parent),
-        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
-        "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-        "OPENBLAS_NUM_THREADS": threads, "TORCH_NUM_THREADS": threads,
-        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HOME": f"{scratch}/hf",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-
 
 def prepare_scratch(scratch: Path, uid: int | None) -> None:
     """Create ``scratch`` (and its ``tmp/``) writable by the sandbox's user ``uid``."""
@@ -374,39 +247,3 @@ def _tail(path: Path, limit: int = 64 * 1024) -> str:
     """The last ``limit`` bytes of a log the sandbox wrote (it may have written gigabytes)."""
     data = read_scratch_file(path, limit, tail=True)
     return "" if data is None else data.decode("utf-8", "replace")
-
-
-def explain(result: SandboxResult, policy: SandboxPolicy) -> str | None:
-    """A sentence for the submitter saying why the sandboxed process failed, or ``None``."""
-    if result.timed_out:
-        return f"exceeded the wall time of {policy.wall_seconds:g} s and was stopped"
-    code = result.exit_code
-    if code == 0:
-        return None
-    last = _last_error(result.stderr)
-    full = scratch_full_reason(last, policy.scratch_mib)
-    if full:
-        return full
-    if "MemoryError" in last or "bad_alloc" in result.stderr or "Cannot allocate memory" in last:
-        return f"exceeded the memory limit of {policy.memory_mib} MiB"
-    if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU, -signal.SIGKILL, 128 + signal.SIGKILL) \
-            and "CPU time" not in last and _cpu_exhausted(result, policy):
-        return f"exceeded the CPU time limit of {policy.cpu_seconds} s"
-    if code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "File too large" in last:
-        return f"wrote a file larger than the limit of {policy.file_mib} MiB"
-    if code in (-signal.SIGKILL, 128 + signal.SIGKILL, -signal.SIGSEGV, 128 + signal.SIGSEGV):
-        return (f"was killed by the system (exit {code}), most likely for exceeding the "
-                f"memory limit of {policy.memory_mib} MiB")
-    return last or f"exited with status {code} and no message"
-
-
-def _cpu_exhausted(result: SandboxResult, policy: SandboxPolicy) -> bool:
-    # SIGXCPU is the kernel's CPU-limit signal; a SIGKILL counts only once the soft limit's
-    # grace second is over, which takes at least the limit in wall time.
-    return result.seconds >= policy.cpu_seconds or abs(result.exit_code) % 128 == signal.SIGXCPU
-
-
-def _last_error(stderr: str) -> str:
-    """The last non-empty line of ``stderr`` (a traceback's exception line)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1][:500] if lines else ""

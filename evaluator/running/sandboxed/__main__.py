@@ -2,7 +2,7 @@
 in the sandbox.
 
 Exit status 0 with the result file written, or 3 with ``error.json`` explaining the failure
-(any other status: the process was killed, see ``evaluator.running.sandbox.explain``).
+(any other status: the process was killed, see ``evaluator.running.sandbox_policy.explain``).
 """
 
 from __future__ import annotations

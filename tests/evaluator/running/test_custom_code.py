@@ -18,7 +18,8 @@ from evaluator.data import load_test_set
 from evaluator.evaluate import evaluate_bundle
 from evaluator.running.custom_code import ModelCodeFailed, ModelRunOptions, count_custom
 from evaluator.running.model_points import run_points, tokenize
-from evaluator.running.sandbox import SandboxPolicy, sandbox_available
+from evaluator.running.sandbox import sandbox_available
+from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR
 from tests.evaluator.builders import EXIT_LAYER_HEADER, PREDICTION_HEADER, tsv
 from tests.evaluator.custom_models import (

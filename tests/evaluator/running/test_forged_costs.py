@@ -23,7 +23,8 @@ from evaluator.running.custom_code import (
     count_custom,
     run_captured,
 )
-from evaluator.running.sandbox import SandboxPolicy, sandbox_available
+from evaluator.running.sandbox import sandbox_available
+from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.evaluator.custom_models import (
     COST_EFF,
     MODEL_CODE,

@@ -19,7 +19,7 @@ from evaluator.errors import Problem, SubmissionInvalid
 from evaluator.evaluate import evaluate_bundle
 from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.limited import ChildFailed, LimitExceeded, run_limited
-from evaluator.running.sandbox import SandboxPolicy
+from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR
 from tests.evaluator.builders import predictions, write
 from tests.evaluator.test_checker import model_definition
@@ -117,7 +117,7 @@ def wait_for_true(condition, seconds: float = 30) -> bool:
 
 def test_the_child_dies_with_a_killed_worker():
     code = ("import time; from evaluator.running.limited import run_limited; "
-            "from evaluator.running.sandbox import SandboxPolicy; "
+            "from evaluator.running.sandbox_policy import SandboxPolicy; "
             "run_limited(time.sleep, (120,), SandboxPolicy(wall_seconds=300))")
     worker = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_DIR,
                               env={**os.environ, "PYTHONPATH": str(REPO_DIR)})

@@ -16,9 +16,10 @@ import pytest
 
 from evaluator.bundle.model_files import read_model
 from evaluator.errors import SubmissionInvalid
-from evaluator.running import sandbox
+from evaluator.running import sandbox, sandbox_arguments
 from evaluator.running.custom_code import ModelCodeFailed, ModelRunOptions, count_custom
-from evaluator.running.sandbox import SandboxPolicy, SandboxUnavailable, run_sandboxed
+from evaluator.running.sandbox import SandboxUnavailable, run_sandboxed
+from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR
 from tests.evaluator.custom_models import COST_EFF, multi_exit_model
 
@@ -146,7 +147,7 @@ raise RuntimeError(f'forked {made} errno {ctypes.get_errno()}')
 def processes_of_nobody() -> list[str]:
     """Processes of any sandbox user still alive."""
     uids = os.popen("ps -e -o uid=").read().split()
-    return [uid for uid in uids if int(uid) in sandbox.SANDBOX_IDS]
+    return [uid for uid in uids if int(uid) in sandbox_arguments.SANDBOX_IDS]
 
 
 def wait_until(condition, seconds: float = 10) -> bool:
@@ -213,10 +214,10 @@ def build(n):
 def test_a_python_under_tmp_stays_visible_inside(tmp_path):
     """The empty /tmp is mounted before the Python installation is bound, so that a
     virtual environment under /tmp (a CI checkout there) is not hidden by it."""
-    args = sandbox.bwrap_arguments(tmp_path, {}, root=True)
+    args = sandbox_arguments.bwrap_arguments(tmp_path, {}, root=True)
     tmpfs = args.index("--tmpfs")
     python_binds = [i for i, a in enumerate(args[:-1])
-                    if a == "--ro-bind" and Path(args[i + 1]) in sandbox._python_dirs()]
+                    if a == "--ro-bind" and Path(args[i + 1]) in sandbox_arguments._python_dirs()]
     assert python_binds and tmpfs < min(python_binds)
 
 
