@@ -24,13 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from evaluator.cost.captured_graph import (
-    CapturedGraph,
-    GraphInvalid,
-    TensorSpec,
-    aten_name,
-    interpret,
-)
+from evaluator.cost.captured_graph import CapturedGraph, GraphInvalid, TensorSpec
+from evaluator.cost.graph_interpreter import aten_name, interpret
 from evaluator.cost.graph_rules import (
     ELEMENTWISE_FLOOR,
     ELEMENTWISE_SHARE,

@@ -2,7 +2,7 @@
 
 These jobs see the graphs the capture job wrote (``/graphs``) and, to run, the submitted
 weights (``/weights``, only ``*.safetensors`` files) and the test inputs' token ids; never
-``model.py``. Every graph is checked before it is loaded (``evaluator.cost.captured_graph``).
+``model.py``. Every graph is checked before it is loaded (``evaluator.cost.graph_reader``).
 
 ``count_graphs`` writes ``result.json``: ``{"parameters": P, "macs": {NAME: {"L": MACs}}}``
 for the ``static`` and ``exit-K`` graphs, after checking that each ``predict-I`` graph does
@@ -29,15 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluator.cost.captured_graph import (
-    GRAPH_SUFFIX,
-    TENSORS_SUFFIX,
-    CapturedGraph,
-    GraphInvalid,
-    interpret,
-    load_program,
-    state_tensors,
-)
+from evaluator.cost.captured_graph import GRAPH_SUFFIX, TENSORS_SUFFIX, CapturedGraph, GraphInvalid
 from evaluator.cost.graph_count import (
     GraphCounter,
     WorkMeter,
@@ -45,6 +37,8 @@ from evaluator.cost.graph_count import (
     macs_by_length,
     parameter_count,
 )
+from evaluator.cost.graph_interpreter import interpret, state_tensors
+from evaluator.cost.graph_reader import load_program
 from evaluator.cost.per_example import FIT_LENGTHS
 from evaluator.running.batching import DEFAULT_TOKEN_BUDGET, run_batches
 from evaluator.running.sandboxed.protocol import JobFailed, progress, reporter

@@ -9,7 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from evaluator.cost.captured_graph import GRAPH_SUFFIX, CapturedGraph, load_program, save_program
+from evaluator.cost.captured_graph import GRAPH_SUFFIX, CapturedGraph, save_program
+from evaluator.cost.graph_reader import load_program
 from evaluator.running.sandboxed.capture import export
 
 

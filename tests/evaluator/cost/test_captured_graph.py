@@ -9,13 +9,9 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from evaluator.cost.captured_graph import (
-    TENSORS_SUFFIX,
-    GraphInvalid,
-    interpret,
-    load_program,
-    state_tensors,
-)
+from evaluator.cost.captured_graph import TENSORS_SUFFIX, GraphInvalid
+from evaluator.cost.graph_interpreter import interpret, state_tensors
+from evaluator.cost.graph_reader import load_program
 from tests.evaluator.cost.graph_helpers import Tiny, capture, captured, edit
 
 pytestmark = pytest.mark.slow  # each builds and captures a model (seconds)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from evaluator.cost.captured_graph import GraphInvalid, load_program
+from evaluator.cost.captured_graph import GraphInvalid
 from evaluator.cost.graph_count import (
     GraphCounter,
     check_batch,
@@ -17,6 +17,7 @@ from evaluator.cost.graph_count import (
     macs_by_length,
     parameter_count,
 )
+from evaluator.cost.graph_reader import load_program
 from tests.evaluator.cost.graph_helpers import Tiny, capture, captured, tiny_macs
 from tests.evaluator.custom_models import COST_EFF, macs, multi_exit_model, parameters
 
