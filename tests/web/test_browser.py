@@ -1,134 +1,29 @@
 """The site in a real browser (Debian's Chromium, headless) against a live server with a real
 Celery worker on a private Redis and the real ELUE data: what a researcher does every day.
 
-Each test saves screenshots under ``var/screenshots/`` for a person to look at.
+The fixtures and steps they share are in ``tests/web/conftest.py`` and
+``tests/web/browser.py``; the budget explorer's tests in ``test_budget_browser.py``. Each
+test saves screenshots under ``var/screenshots/`` for a person to look at.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from django.core import mail
 
 from leaderboard.models import (
-    Basis,
     Entry,
-    OperatingPoint,
-    ReferenceVersion,
     Submission,
-    Task,
 )
-from leaderboard.scoring import score_entry
 from tests.actors import confirmed_user
-from tests.conftest import REPO_DIR
 from tests.pipeline.bundles import declared_bundle, malformed_bundle
+from tests.web.browser import chart_traces, log_in, sign_up
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-SCREENSHOTS = REPO_DIR / "var" / "screenshots"
 SCORED_TIMEOUT_MS = 120_000  # a five-task declared-cost evaluation takes about a second
-
-
-@pytest.fixture
-def browser(live_stack):
-    """Chromium, started after the database is set up: while Playwright's sync API runs, its
-    event loop gives Django's ORM other connection objects, without the state that
-    ``serialized_rollback`` needs to restore the tasks after the test."""
-    if not Path(CHROMIUM).exists():
-        # A fail, not a skip: CI must not pass without having driven a browser.
-        pytest.fail(f"{CHROMIUM} is not installed: `make test` installs it "
-                    "(scripts/system-deps.sh), or apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Visit:
-    """A browser tab on the live server that records every request it makes."""
-
-    def __init__(self, browser, base_url: str, **context_options):
-        self.base_url = base_url
-        self.context = browser.new_context(base_url=base_url, **context_options)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(20_000)
-        self.requests: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.errors: list[str] = []  # console errors, Content-Security-Policy refusals among them
-        self.page.on("console", lambda message: self.errors.append(message.text)
-                     if message.type == "error" else None)
-
-    def go(self, path: str):
-        response = self.page.goto(path)
-        assert response.ok, f"{path}: HTTP {response.status}"
-        return self.page
-
-    def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-    def foreign_requests(self) -> list[str]:
-        return [u for u in self.requests
-                if not u.startswith(self.base_url) and not u.startswith(("data:", "blob:"))]
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def visit(browser, live_stack):
-    opened = []
-
-    def open_tab(**options) -> Visit:
-        opened.append(Visit(browser, live_stack.url, **options))
-        return opened[-1]
-
-    yield open_tab
-    for tab in opened:
-        tab.close()
-
-
-def sign_up(tab: Visit, username: str) -> None:
-    """Sign up, then confirm the address with the link from the mail, as a researcher
-    would before the first submission; ends on the submit page."""
-    page = tab.go("/accounts/signup/")
-    page.fill("#id_username", username)
-    page.fill("#id_email", f"{username}@example.org")
-    page.fill("#id_password1", "a-long-pass-123")
-    page.fill("#id_password2", "a-long-pass-123")
-    tab.shot("signup")
-    page.click("form.narrow button[type=submit]")
-    page.wait_for_url("**/submit/")
-    assert "Confirm your e-mail address before your first submission" in page.inner_text("main")
-    tab.shot("submit-unconfirmed")
-    [sent] = [m for m in mail.outbox if m.to == [f"{username}@example.org"]]
-    link = re.search(r"https?://\S+(/accounts/confirm/\S+/)", sent.body)[1]
-    assert "is confirmed" in tab.go(link).inner_text("#confirm-done")
-    tab.shot("email-confirmed")
-    tab.go("/submit/")
-
-
-def log_in(tab: Visit, username: str, password: str) -> None:
-    page = tab.go("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    tab.shot("login")
-    page.click("form.narrow button[type=submit]")
-    page.wait_for_url("**/me/submissions/")
-
-
-def chart_traces(page) -> list[str]:
-    page.wait_for_function("document.getElementById('task-chart').data !== undefined")
-    return page.evaluate("document.getElementById('task-chart').data.map(t => t.name)")
 
 
 def test_a_researcher_submits_and_finds_the_entry_everywhere(visit, tmp_path):
@@ -269,121 +164,6 @@ def test_the_about_page_draws_the_score_from_the_reference_curve(visit):
     names = page.evaluate("document.getElementById('score-chart').data.map(t => t.name)")
     assert names == ["ElasticBERT-BASE (reference)", "Perf − Ref(FLOPs)", "LayerDrop (example)"]
     tab.shot("about")
-    assert tab.foreign_requests() == []
-
-
-
-def board_order(page) -> list[str]:
-    return page.eval_on_selector_all("tr.entry", "rows => rows.map(r => r.dataset.entry)")
-
-
-def api_order(tab: Visit, query: str) -> list[str]:
-    response = tab.context.request.get(f"/api/v1/leaderboard/?page_size=200&{query}")
-    assert response.ok, response.text()
-    return [row["entry"]["name"] for row in response.json()["results"]]
-
-
-def test_a_researcher_sets_a_budget_and_shares_the_view(visit):
-    tab = visit()
-    page = tab.go("/")
-    everything = board_order(page)
-    page.fill("#id_max_mflops", "30000")
-    page.fill("#id_max_mparams", "70")
-    # The table follows as one types (no submit), and the address bar carries the budget.
-    page.wait_for_url(re.compile(r".*\?max_mflops=30000&max_mparams=70$"))
-    page.wait_for_selector("table.within-budget")
-    within = board_order(page)
-    assert within != everything and set(within) < set(everything)
-    assert "BERT-BASE" in within and "at most 30000 MFLOPs and 70 M params" in page.inner_text(
-        ".budget-summary")
-    assert within == api_order(tab, "max_mflops=30000&max_mparams=70")
-    tab.shot("leaderboard-budget")
-
-    page.reload()  # the shared link shows the same view
-    assert board_order(page) == within
-    assert page.input_value("#id_max_mflops") == "30000"
-    page.click("a.budget-clear")
-    page.wait_for_url(re.compile(r".*/$"))
-    assert board_order(page) == everything
-    assert tab.foreign_requests() == []
-
-
-def test_the_budget_table_works_without_javascript(visit):
-    tab = visit(java_script_enabled=False)
-    page = tab.go("/?track=70")
-    page.fill("#id_max_mflops", "1500")
-    page.click("form.budget button[type=submit]")
-    page.wait_for_url(re.compile(r".*\?track=70&max_mflops=1500&max_mparams=$"))
-    assert board_order(page) == api_order(tab, "track=70&max_mflops=1500")
-    response = page.goto("/?max_mflops=%C2%B2")  # a hand-edited link
-    assert response.status == 400
-    assert "Max MFLOPs per example: must be" in page.inner_text("#budget-errors")
-    assert len(board_order(page)) == 16
-
-
-def highlighted_on_hover(page, name: str) -> dict:
-    """Move the real mouse onto the first point of ``name``'s curve; what the chart shows."""
-    box = page.evaluate("""name => {
-        const gd = document.getElementById('task-chart');
-        const i = gd.data.findIndex(t => t.name === name);
-        const size = gd._fullLayout._size, rect = gd.getBoundingClientRect();
-        const x = gd._fullLayout.xaxis.l2p(Math.log10(gd.data[i].x[0])) + size.l;
-        const y = gd._fullLayout.yaxis.l2p(gd.data[i].y[0]) + size.t;
-        return {x: rect.left + x, y: rect.top + y};
-    }""", name)
-    page.mouse.move(box["x"], box["y"])
-    page.wait_for_function("document.getElementById('task-chart').dataset.highlighted")
-    return page.evaluate("""() => {
-        const gd = document.getElementById('task-chart');
-        return {name: gd.dataset.highlighted,
-                faded: gd.data.filter(t => t.meta && t.meta.entry && t.opacity < 0.5).length,
-                entries: gd.data.filter(t => t.meta && t.meta.entry).length};
-    }""")
-
-
-def add_entry(owner, name: str, kind: str, mflops: float, performance: float,
-              mparams: float) -> Entry:
-    """A scored entry of any kind with one SST-2 point, as a finished submission leaves it."""
-    entry = Entry.objects.create(owner=owner, name=name, kind=kind)
-    OperatingPoint.objects.create(entry=entry, task=Task.objects.get(slug="sst-2"), name="6L",
-                                  mflops=mflops, performance=performance, mparams=mparams,
-                                  mflops_basis=Basis.DECLARED)
-    score_entry(entry, ReferenceVersion.objects.current())
-    return entry
-
-
-def test_a_task_page_with_a_budget_shades_the_chart_and_ranks_the_table(visit, alice):
-    # Twenty entries on SST-2: the seeded sixteen (published) and four of the other kinds.
-    for i, (kind, mflops, performance) in enumerate([
-            ("declared", 900, 80.2), ("verified", 1300, 84.9), ("model", 1800, 86.1),
-            ("declared", 3100, 88.0)]):
-        add_entry(alice, f"Compact-{i + 1}", kind, mflops, performance, 30 + 10 * i)
-    tab = visit(viewport={"width": 1400, "height": 900})
-    page = tab.go("/tasks/sst-2/")
-    assert len(chart_traces(page)) == 22  # the reference, the front, twenty entries
-    groups = page.evaluate("document.getElementById('task-chart').data"
-                           ".filter(t => t.legendgrouptitle).map(t => t.legendgrouptitle.text)")
-    assert groups == ["Benchmark", "Benchmark", "Published", "Declared cost", "Verified cost",
-                      "Model"]
-    seen = highlighted_on_hover(page, "Compact-2")
-    assert seen == {"name": "Compact-2", "faded": 19, "entries": 20}
-    ticks = page.eval_on_selector_all(".xtick text", "ticks => ticks.map(t => t.textContent)")
-    assert {"1k", "2k", "3k", "4k"} <= set(ticks)
-    tab.shot("task-sst-2-twenty-entries")
-
-    page.mouse.move(5, 5)
-    page.fill("#id_max_mflops", "2000")
-    page.wait_for_url(re.compile(r".*/tasks/sst-2/\?max_mflops=2000$"))
-    page.wait_for_function("document.getElementById('task-chart').layout.shapes.length === 1")
-    assert "Pareto front within budget" in chart_traces(page)
-    order = board_order(page)
-    assert order == api_order(tab, "task=sst-2&max_mflops=2000") and "Compact-3" in order
-    assert "Compact-4" not in order  # its only point costs 3,100 MFLOPs
-    tab.shot("task-sst-2-budget")
-
-    page.reload()
-    assert board_order(page) == order
-    page.wait_for_function("document.getElementById('task-chart').layout.shapes.length === 1")
     assert tab.foreign_requests() == []
 
 
