@@ -28,15 +28,10 @@ from evaluator.benchmark import TASKS  # noqa: E402
 from evaluator.bundle.model_files import read_model  # noqa: E402
 from evaluator.cost.token_lengths import reference_tokenizer_dir  # noqa: E402
 from evaluator.data import load_test_set  # noqa: E402
-from evaluator.running.custom_code import (  # noqa: E402
-    GraphPlan,
-    ModelRunOptions,
-    capture,
-    count_captured,
-    run_captured,
-    run_model,
-)
+from evaluator.running.custom_code import GraphPlan, capture, count_captured  # noqa: E402
 from evaluator.running.model_points import tokenize  # noqa: E402
+from evaluator.running.model_runs import run_captured, run_model  # noqa: E402
+from evaluator.running.model_sandbox import ModelRunOptions  # noqa: E402
 from evaluator.running.sandbox_policy import SandboxPolicy  # noqa: E402
 from tests.evaluator.custom_models import COST_EFF, ELASTIC, multi_exit_model  # noqa: E402
 

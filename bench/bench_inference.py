@@ -33,8 +33,9 @@ from evaluator.bundle.model_files import read_model  # noqa: E402
 from evaluator.cost.token_lengths import reference_tokenizer_dir  # noqa: E402
 from evaluator.data import load_test_set  # noqa: E402
 from evaluator.running.batching import length_batches, pad_batch, run_batches  # noqa: E402
-from evaluator.running.custom_code import ModelRunOptions, run_model  # noqa: E402
 from evaluator.running.model_points import tokenize  # noqa: E402
+from evaluator.running.model_runs import run_model  # noqa: E402
+from evaluator.running.model_sandbox import ModelRunOptions  # noqa: E402
 from evaluator.running.sandbox import run_sandboxed  # noqa: E402
 from evaluator.running.sandbox_policy import SandboxPolicy  # noqa: E402
 

@@ -41,7 +41,9 @@ CODE_NOT_RUN = "code"
 
 if TYPE_CHECKING:
     from evaluator.cost.per_example import CostModel
-    from evaluator.running.custom_code import Agreement, CustomCost, ModelRunOptions
+    from evaluator.running.agreement import Agreement
+    from evaluator.running.custom_code import CustomCost
+    from evaluator.running.model_sandbox import ModelRunOptions
 
     # What model_costs finds: per task slug, per (task slug, point).
     DefinitionCosts = dict[str, tuple[CostModel, np.ndarray]]
@@ -280,7 +282,7 @@ def evaluate_bundle(bundle: Bundle, data_dir: Path, progress: Progress | None = 
     ``options`` (``evaluator.running.custom_code``); the points a model produced are held to
     ``rules`` before any is scored.
     """
-    from evaluator.running.custom_code import ModelRunOptions
+    from evaluator.running.model_sandbox import ModelRunOptions
 
     options = options or ModelRunOptions()
     check_cost_source(bundle, options.policy.allow_unsandboxed)

@@ -35,7 +35,7 @@ from leaderboard.workdirs import attempt_directory, sweep
 if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation code
     from evaluator.bundle.point_rules import PredictionRecord
     from evaluator.evaluate import Report
-    from evaluator.running.custom_code import ModelRunOptions
+    from evaluator.running.model_sandbox import ModelRunOptions
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def model_run_options(seed: int = 0, check_stop: Callable[[], None] | None = Non
     """Sandbox limits and inference settings for submitted models, from the settings, with
     a fresh sandbox time budget for one evaluation and ``seed`` for the re-run sample;
     ``check_stop`` raises when the attempt must stop (cancelled)."""
-    from evaluator.running.custom_code import ModelRunOptions, SandboxBudget
+    from evaluator.running.model_sandbox import ModelRunOptions, SandboxBudget
     from evaluator.running.sandbox_policy import SandboxPolicy
 
     policy = SandboxPolicy(

@@ -28,20 +28,16 @@ from evaluator.cost.architectures import MAX_TOKENS, load_config, max_tokens
 from evaluator.cost.definition import check_exit_layers
 from evaluator.cost.token_lengths import load_tokenizer
 from evaluator.data import TestSet
+from evaluator.running.agreement import Agreement, agreement, sample_indices
 from evaluator.running.custom_code import (
-    Agreement,
     CapturedModel,
     CustomCost,
     GraphPlan,
-    ModelRunOptions,
-    agreement,
     capture,
     count_captured,
-    prediction_strings,
-    run_captured,
-    run_model,
-    sample_indices,
 )
+from evaluator.running.model_runs import prediction_strings, run_captured, run_model
+from evaluator.running.model_sandbox import ModelRunOptions
 
 Progress = Callable[[str], None]
 

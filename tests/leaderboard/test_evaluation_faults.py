@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 
-from evaluator.running.custom_code import sample_indices
+from evaluator.running.agreement import sample_indices
 from leaderboard import tasks
 from leaderboard.models import Entry, Submission
 from leaderboard.submissions import submit_bundle

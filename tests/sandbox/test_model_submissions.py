@@ -14,8 +14,8 @@ import pytest
 from evaluator.benchmark import TASKS
 from evaluator.bundle.load import load_bundle
 from evaluator.data import load_test_set
-from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.model_points import run_points, tokenize
+from evaluator.running.model_sandbox import ModelRunOptions
 from evaluator.running.sandbox import sandbox_available
 from leaderboard.actions import cancel
 from leaderboard.models import Entry, Submission

@@ -1,6 +1,6 @@
 """The sandbox side: what runs inside the sandbox (``python -m evaluator.running.sandboxed JOB``).
 
-Started by ``evaluator.running.custom_code`` through
+Started by ``evaluator.running.model_sandbox`` through
 ``evaluator.running.sandbox.run_sandboxed``. It reads a JSON job from the scratch directory,
 installs ``guard`` (which refuses network access, processes and writes outside scratch with
 a clear message) and runs the job (``jobs``): capturing a ``model.py``'s graphs

@@ -1,6 +1,7 @@
 """The jobs the sandbox runs, and running a standard architecture.
 
-A job is a JSON object (written by ``evaluator.running.custom_code``); its ``action`` picks:
+A job is a JSON object (written by ``evaluator.running.custom_code`` and ``model_runs``);
+its ``action`` picks:
 
 - ``capture`` (``capture``): import ``model.py`` and capture its graphs, the only job that
   runs submitted code;

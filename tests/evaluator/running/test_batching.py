@@ -71,14 +71,14 @@ def test_it_refuses_a_predict_that_returns_the_wrong_shape():
 
 def test_it_writes_predictions_as_the_task_spells_them():
     from evaluator.benchmark import TASKS
-    from evaluator.running.custom_code import prediction_strings
+    from evaluator.running.model_runs import prediction_strings
 
     assert prediction_strings(TASKS["snli"], np.array([2, 0, 1])) == ["2", "0", "1"]
     assert prediction_strings(TASKS["sts-b"], np.array([-0.3, 2.25, 5.7])) == ["0", "2.25", "5"]
 
 
 def test_it_samples_distinct_examples_reproducibly():
-    from evaluator.running.custom_code import sample_indices
+    from evaluator.running.agreement import sample_indices
 
     first = sample_indices(1725, 200, seed=42)
     assert len(set(first.tolist())) == 200 and first.tolist() == sorted(first.tolist())

@@ -16,8 +16,9 @@ from evaluator.bundle.model_files import read_model
 from evaluator.cost.token_lengths import load_tokenizer, reference_tokenizer_dir, token_lengths
 from evaluator.data import load_test_set
 from evaluator.evaluate import evaluate_bundle
-from evaluator.running.custom_code import ModelCodeFailed, ModelRunOptions, count_custom
+from evaluator.running.custom_code import count_custom
 from evaluator.running.model_points import run_points, tokenize
+from evaluator.running.model_sandbox import ModelCodeFailed, ModelRunOptions
 from evaluator.running.sandbox import sandbox_available
 from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR

@@ -14,15 +14,9 @@ import pytest
 import torch
 
 from evaluator.bundle.model_files import read_model
-from evaluator.running.custom_code import (
-    GraphPlan,
-    ModelCodeFailed,
-    ModelRunOptions,
-    capture,
-    count_captured,
-    count_custom,
-    run_captured,
-)
+from evaluator.running.custom_code import GraphPlan, capture, count_captured, count_custom
+from evaluator.running.model_runs import run_captured
+from evaluator.running.model_sandbox import ModelCodeFailed, ModelRunOptions
 from evaluator.running.sandbox import sandbox_available
 from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.evaluator.custom_models import (

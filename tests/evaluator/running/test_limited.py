@@ -17,8 +17,8 @@ from evaluator.bundle.load import load_bundle
 from evaluator.cost.reference_flops import REFERENCE_CONFIG
 from evaluator.errors import Problem, SubmissionInvalid
 from evaluator.evaluate import evaluate_bundle
-from evaluator.running.custom_code import ModelRunOptions
 from evaluator.running.limited import ChildFailed, LimitExceeded, run_limited
+from evaluator.running.model_sandbox import ModelRunOptions
 from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR
 from tests.evaluator.builders import predictions, write

@@ -17,7 +17,8 @@ import pytest
 from evaluator.bundle.model_files import read_model
 from evaluator.errors import SubmissionInvalid
 from evaluator.running import sandbox, sandbox_arguments
-from evaluator.running.custom_code import ModelCodeFailed, ModelRunOptions, count_custom
+from evaluator.running.custom_code import count_custom
+from evaluator.running.model_sandbox import ModelCodeFailed, ModelRunOptions
 from evaluator.running.sandbox import SandboxUnavailable, run_sandboxed
 from evaluator.running.sandbox_policy import SandboxPolicy
 from tests.conftest import ELUE_DATA_DIR, REPO_DIR
