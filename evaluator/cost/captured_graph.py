@@ -13,10 +13,10 @@ guard code and resolves operator names by attribute lookup). ``load_program`` bu
 ``torch.fx.Graph`` from the JSON itself and takes from it only what it needs: the nodes, each
 a call of an ATen operator with an ELUE counting rule (``evaluator.cost.graph_rules``) or of
 shape arithmetic, with plain arguments (numbers, strings, dtypes, devices, other nodes); the
-inputs (the model's tensors, with fixed shapes, then token ids and attention mask); the
-outputs. No sub-graphs, custom objects, other operator namespaces, or writes to the model's
-own tensors. The graph then runs only through ``interpret`` (a ``torch.fx.Interpreter``,
-no generated code): one ATen call per node.
+inputs (the model's tensors, with fixed shapes, then token ids, attention mask and, for a
+model that takes them, segment ids); the outputs. No sub-graphs, custom objects, other
+operator namespaces, or writes to the model's own tensors. The graph then runs only through
+``interpret`` (a ``torch.fx.Interpreter``, no generated code): one ATen call per node.
 
     >>> graph = load_program(Path("exit-3.graph.json").read_bytes())
     >>> outputs = interpret(graph, graph.meta_inputs(1, 64), device="meta")
@@ -349,8 +349,9 @@ class GraphReader:
                 _fail("an input of the graph is malformed")
             self.values[name] = self.graph.placeholder(f"input_{len(described)}")
             described.append(None if kind == "user_input" else self._tensor(kind, inner, name))
-        if sum(spec is None for spec in described) != 2:
-            _fail("the graph must take exactly two inputs: token ids and attention mask")
+        if sum(spec is None for spec in described) not in (2, 3):
+            _fail("the graph must take two or three inputs: token ids, attention mask and "
+                  "segment ids if the model takes them")
         return described
 
     def _tensor(self, kind: str, inner: dict, name: str) -> TensorSpec:
@@ -422,7 +423,7 @@ class TensorSpec:
 @dataclass
 class CapturedGraph:
     """A checked graph and its inputs in order: the tensors it holds, and ``None`` for the
-    caller's two inputs (token ids, then the attention mask)."""
+    caller's inputs (token ids, the attention mask, then segment ids if it takes them)."""
 
     graph: Any  # torch.fx.Graph
     inputs: list[TensorSpec | None]
@@ -465,7 +466,7 @@ Observer = Callable[[Any, tuple, dict, Any], None]  # (ATen operator, args, kwar
 
 def interpret(graph: CapturedGraph, inputs: list, device: str = "cpu",
               observe: Observer | None = None) -> list:
-    """Run ``graph`` on ``inputs`` (its tensors and the two user inputs, in order), one
+    """Run ``graph`` on ``inputs`` (its tensors and the caller's inputs, in order), one
     ATen call per node, every tensor it creates on ``device``; ``observe(operator, args,
     kwargs, output)`` sees each ATen call. Returns the flat outputs."""
     import torch
