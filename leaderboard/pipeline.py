@@ -9,6 +9,7 @@ holds the claim may record a result.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:  # numpy comes with it: only the worker loads the evaluation c
 
 Status = Submission.Status
 BASIS = {"counted": Basis.COUNTED, "declared": Basis.DECLARED, "code": Basis.CODE}
+
+logger = logging.getLogger(__name__)
 
 
 class Busy(Exception):
@@ -120,9 +123,20 @@ class Heartbeat:
     def _beat(self) -> None:
         try:
             while not self.stopped.wait(settings.ELUE_HEARTBEAT_SECONDS):
-                holding(self.claim).update(heartbeat_at=timezone.now())
+                self._mark_alive()
         finally:
             connection.close()  # this thread's own connection
+
+    def _mark_alive(self) -> None:
+        """One beat. A write that fails (SQLite busy while another process writes, a dropped
+        connection) is logged and tried again at the next beat: a heartbeat thread that died
+        of it would let the reaper take back an evaluation that is still running."""
+        try:
+            holding(self.claim).update(heartbeat_at=timezone.now())
+        except DatabaseError:
+            logger.warning("heartbeat of submission %s not written; trying again",
+                           self.claim.submission_id, exc_info=True)
+            connection.close()  # the next beat opens a fresh connection
 
 
 def _point(entry: Entry, task: Task, point: PointReport) -> OperatingPoint:

@@ -142,3 +142,29 @@ def test_torch_threads_share_the_cores_between_worker_processes():
     assert threads_per_process(8, 2) == 4
     assert threads_per_process(2, 4) == 1
     assert threads_per_process(None, 1) == 1
+
+
+def test_a_failed_heartbeat_write_does_not_stop_the_heartbeat(monkeypatch, settings):
+    """SQLite answers "database is locked" while another process writes: that beat is lost,
+    the next ones are written (a dead heartbeat thread would let the reaper take the
+    evaluation back while it still runs)."""
+    from django.db import OperationalError
+
+    beats: list[str] = []
+
+    class Rows:
+        def update(self, **fields):
+            beats.append("written" if beats else "locked")
+            if len(beats) == 1:
+                raise OperationalError("database is locked")
+            return 1
+
+    monkeypatch.setattr(pipeline, "holding", lambda claim: Rows())
+    settings.ELUE_HEARTBEAT_SECONDS = 0.01
+    with pipeline.Heartbeat(pipeline.Claim(submission_id=1, attempt=1)) as heartbeat:
+        for _ in range(500):
+            if beats.count("written") >= 2:
+                break
+            heartbeat.stopped.wait(0.01)
+        alive = heartbeat.thread.is_alive()
+    assert beats[0] == "locked" and beats.count("written") >= 2 and alive
