@@ -99,13 +99,13 @@ def minilm(work: Path, task, tokens, options) -> None:
         "model.safetensors": classifier_weights(source, task.num_labels)})
     print(f"MiniLM-L6 on {task.name} ({len(tokens.ids):,} examples)")
     eager, = timed("standard architecture, run_model (eager)", lambda: run_model(
-        standard, task, tokens.ids, [None], tokens.pad_id, options))
-    plan = GraphPlan(task.num_labels, True, (), (), 512)
+        standard, task, tokens.inputs(), [None], options))
+    plan = GraphPlan(task.num_labels, True, (), (), 512, segments=tokens.type_ids is not None)
     captured = timed("model.py: capture", lambda: capture(custom, plan, options))
     try:
         timed("model.py: count", lambda: count_captured(captured, tokens.lengths, options))
         graph, = timed("model.py: run_captured (graph)", lambda: run_captured(
-            captured, task, tokens.ids, [None], tokens.pad_id, options))
+            captured, task, tokens.inputs(), [None], options))
     finally:
         captured.close()
     same = float(np.mean(graph.labels == eager.labels)) * 100

@@ -31,8 +31,9 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "elue-data"
 def exact_macs(config, lengths: np.ndarray) -> tuple[np.ndarray, float]:
     """Whole-model MACs of each example from per-length fvcore counts, and the time taken."""
     start = time.perf_counter()
-    embeddings, layer, head = count_parts(Probe(config), lengths)
-    per_length = {n: embeddings.at(n) + 12 * layer.at(n) + head.at(n) for n in set(lengths)}
+    embeddings, layers, head = count_parts(Probe(config), lengths)
+    per_length = {n: embeddings.at(n) + sum(part.at(n) for part in layers) + head.at(n)
+                  for n in set(lengths)}
     return np.array([per_length[int(n)] for n in lengths]), time.perf_counter() - start
 
 

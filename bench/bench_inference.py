@@ -71,7 +71,7 @@ def bench_inference(sequences: list, pad_id: int, num_labels: int, repeats: int)
 
     model = load_minilm(num_labels)
 
-    def step(ids, mask):
+    def step(ids, mask, types):
         return model(input_ids=ids, attention_mask=mask).logits.argmax(-1), None
 
     lengths = np.array([len(s) for s in sequences])
@@ -128,7 +128,7 @@ def bench_run_model(test_set, threads: int) -> None:
         tokens = tokenize(model, {test_set.task.slug: test_set})[test_set.task.slug]
         options = ModelRunOptions(SandboxPolicy(wall_seconds=1800, threads=threads))
         start = time.perf_counter()
-        run_model(model, test_set.task, tokens.ids, [None], tokens.pad_id, options)
+        run_model(model, test_set.task, tokens.inputs(), [None], options)
         print(f"run_model in the sandbox, whole task: {time.perf_counter() - start:.2f} s")
 
 

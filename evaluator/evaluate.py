@@ -212,28 +212,32 @@ def model_costs(bundle: Bundle, test_sets: dict[str, TestSet], options: ModelRun
     model = bundle.model
     if model is None:
         raise ValueError("only a model definition has costs to count")
+    costs: DefinitionCosts = {}
+    if not model.is_custom:
+        from evaluator.cost.definition import definition_costs
+
+        # Before anything runs: a config the counter cannot build or trace is refused here.
+        # Under the sandbox's limits, in a child process: what gets built is the submitter's
+        # choice even though no submitter code runs.
+        if progress:
+            progress("counting FLOPs per example")
+        costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
+                            options.policy, options.check_stop, work_dir=options.work_dir)
     # Standard architectures without weights tokenise inside definition_costs only.
     tokens = model_points.tokenize(model, test_sets) if model.is_custom or model.runnable \
         else {}
-    with model_points.CapturedGraphs(bundle, options, progress) as graphs:
+    segments = model_points.gives_segments(tokens)
+    with model_points.CapturedGraphs(bundle, options, progress, segments) as graphs:
         if runs:
             bundle.points = model_points.run_points(bundle, test_sets, tokens, options,
                                                     progress, graphs)
             check_model_points(bundle, rules)
-        if progress:
-            progress("counting FLOPs per example")
-        costs: DefinitionCosts = {}
         custom: CustomCosts = {}
         if model.is_custom:
+            if progress:
+                progress("counting FLOPs per example")
             counted = model_points.custom_costs(bundle, tokens, options, graphs)
             custom = {slug: (cost, tokens[slug].lengths) for slug, cost in counted.items()}
-        else:
-            from evaluator.cost.definition import definition_costs
-
-            # Under the sandbox's limits, in a child process: what gets built is the
-            # submitter's choice even though no submitter code runs.
-            costs = run_limited(definition_costs, (bundle.model_dir, list(test_sets.values())),
-                                options.policy, options.check_stop, work_dir=options.work_dir)
         agreements: Agreements = {}
         if model.runnable and not runs:
             agreements = model_points.rerun_agreements(bundle, tokens, options, progress,

@@ -23,17 +23,20 @@ class MultiExit(nn.Module):
         super().__init__()
         self.words = nn.Embedding(VOCAB, HIDDEN)
         self.positions = nn.Embedding(512, HIDDEN)
+        self.segments = nn.Embedding(2, HIDDEN)
         self.norm = nn.LayerNorm(HIDDEN)
         self.layers = nn.ModuleList(
             nn.TransformerEncoderLayer(HIDDEN, HEADS, FFN, batch_first=True)
             for _ in range(LAYERS))
         self.exits = nn.ModuleList(Exit(num_labels) for _ in range(LAYERS))
 
-    def forward(self, input_ids, exit_layer=None, attention_mask=None):
+    def forward(self, input_ids, exit_layer=None, attention_mask=None, token_type_ids=None):
         """Logits of every exit passed (static: all layers, the last exit)."""
         padding = None if attention_mask is None else attention_mask == 0
         positions = torch.arange(input_ids.shape[1])
-        hidden = self.norm(self.words(input_ids) + self.positions(positions))
+        segments = torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids
+        hidden = self.words(input_ids) + self.positions(positions) + self.segments(segments)
+        hidden = self.norm(hidden)
         logits = []
         for k, layer in enumerate(self.layers[:exit_layer or LAYERS]):
             hidden = layer(hidden, src_key_padding_mask=padding)
@@ -46,8 +49,8 @@ def build(num_labels):
     return MultiExit(num_labels)
 
 
-def predict(model, input_ids, attention_mask, threshold):
-    logits = torch.stack(model(input_ids, LAYERS, attention_mask))  # (exits, B, labels)
+def predict(model, input_ids, attention_mask, threshold, token_type_ids=None):
+    logits = torch.stack(model(input_ids, LAYERS, attention_mask, token_type_ids))
     if threshold is None:
         return logits[-1].argmax(-1), torch.full((input_ids.shape[0],), LAYERS)
     confident = logits.softmax(-1).amax(-1) >= threshold

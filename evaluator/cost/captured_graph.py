@@ -13,10 +13,10 @@ guard code and resolves operator names by attribute lookup). ``load_program`` bu
 ``torch.fx.Graph`` from the JSON itself and takes from it only what it needs: the nodes, each
 a call of an ATen operator with an ELUE counting rule (``evaluator.cost.graph_rules``) or of
 shape arithmetic, with plain arguments (numbers, strings, dtypes, devices, other nodes); the
-inputs (the model's tensors, with fixed shapes, then token ids and attention mask); the
-outputs. No sub-graphs, custom objects, other operator namespaces, or writes to the model's
-own tensors. The graph then runs only through ``interpret`` (a ``torch.fx.Interpreter``,
-no generated code): one ATen call per node.
+inputs (the model's tensors, with fixed shapes, then token ids, attention mask and, for a
+model that takes them, segment ids); the outputs. No sub-graphs, custom objects, other
+operator namespaces, or writes to the model's own tensors. The graph then runs only through
+``interpret`` (a ``torch.fx.Interpreter``, no generated code): one ATen call per node.
 
 Where each part lives: ``load_program`` and its checks in ``evaluator.cost.graph_reader`` (the
 plain values in ``evaluator.cost.graph_values``), ``interpret`` and ``state_tensors`` in
@@ -88,7 +88,7 @@ class TensorSpec:
 @dataclass
 class CapturedGraph:
     """A checked graph and its inputs in order: the tensors it holds, and ``None`` for the
-    caller's two inputs (token ids, then the attention mask)."""
+    caller's inputs (token ids, the attention mask, then segment ids if it takes them)."""
 
     graph: Any  # torch.fx.Graph
     inputs: list[TensorSpec | None]

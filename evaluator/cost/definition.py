@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,9 +18,6 @@ from evaluator.cost.per_example import CostModel, PointCost, build_cost_model, p
 from evaluator.cost.token_lengths import load_tokenizer, token_lengths
 from evaluator.data import TestSet
 from evaluator.errors import Problem, SubmissionInvalid
-
-if TYPE_CHECKING:
-    from transformers import PretrainedConfig
 
 
 def definition_cost(directory: Path, test_set: TestSet) -> tuple[CostModel, np.ndarray]:
@@ -39,14 +35,12 @@ def definition_costs(directory: Path, test_sets: Sequence[TestSet]
     Tasks with the same number of labels share one architecture, so they share one cost
     model, fitted and verified over all their lengths: tracing is the expensive part.
     """
+    # The config first: the tokenizer's loader reads config.json too, less carefully.
+    configs = {t.task.num_labels: load_config(directory, t.task.num_labels) for t in test_sets}
     tokenizer = load_tokenizer(directory)
-    configs: dict[int, PretrainedConfig] = {}
-    lengths: dict[str, np.ndarray] = {}
-    for test_set in test_sets:
-        labels = test_set.task.num_labels
-        configs.setdefault(labels, load_config(directory, labels))
-        lengths[test_set.task.slug] = token_lengths(tokenizer, test_set.texts,
-                                                    max_tokens(configs[labels]))
+    lengths = {t.task.slug: token_lengths(tokenizer, t.texts,
+                                          max_tokens(configs[t.task.num_labels]))
+               for t in test_sets}
     models = {
         labels: build_cost_model(config, np.concatenate(
             [lengths[t.task.slug] for t in test_sets if t.task.num_labels == labels]))

@@ -127,6 +127,11 @@ NOT_COUNTED_OPS: tuple[str, ...] = (
     "aten::ne", "aten::lt", "aten::le", "aten::cumsum", "aten::where",  # position ids, masks
     "aten::pad", "aten::masked_fill_", "aten::fill_", "aten::repeat", "aten::expand_as",
     "aten::clone", "aten::ones_like", "aten::any", "aten::all", "aten::min",
+    # relative-position buckets (DeBERTa, MPNet), rotary embeddings (ModernBERT), pooling
+    "aten::abs", "aten::sign", "aten::log", "aten::ceil", "aten::clamp", "aten::gather",
+    "aten::cos", "aten::sin", "aten::new_ones", "aten::sum", "aten::max", "aten::gt",
+    "aten::ge", "aten::eq", "aten::bitwise_and", "aten::bitwise_or", "aten::floor_divide",
+    "aten::abs_", "aten::masked_fill",
 )
 
 

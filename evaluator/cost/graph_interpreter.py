@@ -26,7 +26,7 @@ Observer = Callable[[Any, tuple, dict, Any], None]  # (ATen operator, args, kwar
 
 def interpret(graph: CapturedGraph, inputs: list, device: str = "cpu",
               observe: Observer | None = None) -> list:
-    """Run ``graph`` on ``inputs`` (its tensors and the two user inputs, in order), one
+    """Run ``graph`` on ``inputs`` (its tensors and the caller's inputs, in order), one
     ATen call per node, every tensor it creates on ``device``; ``observe(operator, args,
     kwargs, output)`` sees each ATen call. Returns the flat outputs."""
     import torch

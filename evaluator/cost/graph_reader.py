@@ -242,8 +242,9 @@ class GraphReader:
                 fail("an input of the graph is malformed")
             self.values[name] = self.graph.placeholder(f"input_{len(described)}")
             described.append(None if kind == "user_input" else self._tensor(kind, inner, name))
-        if sum(spec is None for spec in described) != 2:
-            fail("the graph must take exactly two inputs: token ids and attention mask")
+        if sum(spec is None for spec in described) not in (2, 3):
+            fail("the graph must take two or three inputs: token ids, attention mask and "
+                 "segment ids if the model takes them")
         return described
 
     def _tensor(self, kind: str, inner: dict, name: str) -> TensorSpec:

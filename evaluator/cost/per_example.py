@@ -1,16 +1,19 @@
 """Per-example cost of an architecture without one trace per example (SPEC §3, "Speed").
 
-A model's MACs split into three parts, each a quadratic in the token length L:
-everything before the first layer ("embeddings"), one transformer layer, and one exit head
-(pooler and classifier). The parts are isolated by tracing copies truncated to one and two
-layers: two minus one is a layer, and the head is read from fvcore's by-module totals.
-Each part is fitted exactly (rational arithmetic) through three lengths, verified at more
-lengths including the longest one needed, and, if the fit does not verify, counted at each
-distinct length instead.
+A model's MACs split into parts, each a quadratic in the token length L: everything before
+and around the layers ("embeddings"), each transformer layer, and one exit head (pooler and
+classifier). One trace at a length gives every part, from fvcore's by-module totals
+(``evaluator.cost.families`` names each layer's module and its kind); layers may differ
+(pruned heads, ModernBERT's alternating attention), and the trace is of the shortest copy
+holding one layer of each kind. Each part is fitted exactly (rational
+arithmetic) through three lengths, verified at more lengths including the longest one
+needed, and, if the fit does not verify, counted at each distinct length instead.
+ModernBERT's sliding-window layers are then charged for the window they compute
+(``families.WindowSavings``) rather than the L² scores the eager trace shows.
 
-Charging (SPEC §3): a static model truncated to k layers costs embeddings + k layers + one
-head; an example leaving a multi-exit model after layer k costs embeddings + k layers + k
-heads (a head runs at every layer to decide whether to exit).
+Charging (SPEC §3): a static model truncated to k layers costs embeddings + layers 1..k +
+one head; an example leaving a multi-exit model after layer k costs embeddings + layers
+1..k + k heads (a head runs at every layer to decide whether to exit).
 
     >>> cost = build_cost_model(config, lengths)
     >>> point_cost(cost, lengths).mean_mflops     # static, all layers
@@ -29,17 +32,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evaluator.cost import architectures as architecture
+from evaluator.cost.families import WindowSavings, layer_kinds, layer_names, sliding_windows
 from evaluator.cost.fvcore_rules import module_macs, total_macs
 from evaluator.errors import EvaluationFailed
 
 if TYPE_CHECKING:
-    from transformers import PretrainedConfig, PreTrainedModel
+    from transformers import PretrainedConfig
 
 logger = logging.getLogger(__name__)
 
 FIT_LENGTHS: tuple[int, ...] = (8, 16, 32)  # three lengths determine a quadratic
 VERIFY_LENGTHS: tuple[int, ...] = (1, 11)  # plus the longest length needed
-ADDITIVITY_LENGTH = 8  # where the whole model is checked against the sum of its parts
+ADDITIVITY_LENGTH = 8  # where a truncated model is checked against the sum of its parts
 
 
 @dataclass(frozen=True)
@@ -81,65 +85,83 @@ class Table:
                              f"lengths {min(self.macs)}..{max(self.macs)}") from None
 
 
-Part = Quadratic | Table
+@dataclass(frozen=True)
+class Windowed:
+    """A sliding-window layer: its traced (full-attention) cost less what the window saves."""
+
+    traced: Quadratic | Table
+    savings: WindowSavings
+
+    def at(self, length: int) -> int:
+        return self.traced.at(length) - self.savings.at(length)
+
+
+Part = Quadratic | Table | Windowed
 
 
 @dataclass(frozen=True)
 class Parts:
-    """MACs (or parameters) of one example split: before the layers, one layer, one head."""
+    """MACs (or parameters) of one example split: before the layers, each layer, one head."""
 
     embeddings: int
-    layer: int
+    layers: tuple[int, ...]
     head: int
 
-    def total(self, num_layers: int, heads: int = 1) -> int:
-        return self.embeddings + num_layers * self.layer + heads * self.head
+    def total(self, num_layers: int | None = None, heads: int = 1) -> int:
+        """The first ``num_layers`` layers (all if ``None``) with ``heads`` heads."""
+        return self.embeddings + sum(self.layers[:num_layers]) + heads * self.head
 
 
 @dataclass(frozen=True)
 class CostModel:
     """Per-example MACs and parameter count of one architecture, by part.
 
-    ``layer`` is the cost of any one layer: every layer of a supported architecture costs
-    the same, which ``build_cost_model`` checks against the whole model.
+    ``layers[i]`` is the cost of layer i + 1; ``build_cost_model`` checks a truncated copy
+    of the model against the sum of its parts.
     """
 
     embeddings: Part
-    layer: Part
+    layers: tuple[Part, ...]
     head: Part
-    num_layers: int
     params: Parts
     fitted: bool = True
 
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
     def parts_at(self, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-example MACs of the embeddings, one layer and one head (int64 arrays)."""
+        """Per-example MACs (int64) of the embeddings, of layers 1..k for every k (shape
+        (N, num_layers + 1), column 0 being no layer) and of one head."""
         lengths = _check_lengths(lengths)
         unique, inverse = np.unique(lengths, return_inverse=True)
-        embeddings, layer, head = (
-            np.array([part.at(int(n)) for n in unique], dtype=np.int64)[inverse]
-            for part in (self.embeddings, self.layer, self.head))
-        return embeddings, layer, head
+        at = [int(n) for n in unique]
+        embeddings = np.array([self.embeddings.at(n) for n in at], dtype=np.int64)
+        layers = np.array([[0] + [part.at(n) for part in self.layers] for n in at],
+                          dtype=np.int64).reshape(len(at), self.num_layers + 1)
+        head = np.array([self.head.at(n) for n in at], dtype=np.int64)
+        return embeddings[inverse], np.cumsum(layers, axis=1)[inverse], head[inverse]
 
     def macs(self, lengths: np.ndarray, exit_layers: np.ndarray | None = None,
              num_layers: int | None = None) -> np.ndarray:
         """MACs of each example (int64), charged by SPEC §3.
 
-        Static (``exit_layers`` is ``None``): embeddings + k layers + one head, where k is
-        ``num_layers`` (truncation) or all layers. Dynamic: embeddings + k_i layers + k_i
+        Static (``exit_layers`` is ``None``): embeddings + layers 1..k + one head, where k is
+        ``num_layers`` (truncation) or all layers. Dynamic: embeddings + layers 1..k_i + k_i
         heads for an example that left after layer k_i (1-based).
         """
-        embeddings, layer, head = self.parts_at(lengths)
+        embeddings, layers, head = self.parts_at(lengths)
         if exit_layers is None:
-            return embeddings + self.layers(num_layers) * layer + head
+            return embeddings + layers[:, self.layers_used(num_layers)] + head
         exits = self._exits(exit_layers, len(embeddings))
-        return embeddings + exits * (layer + head)
+        return embeddings + layers[np.arange(len(exits)), exits] + exits * head
 
     def parameters(self, num_layers: int | None = None, multi_exit: bool = False) -> int:
         """Parameter count truncated to ``num_layers``, with one head per layer if multi-exit."""
-        layers = self.layers(num_layers)
+        layers = self.layers_used(num_layers)
         return self.params.total(layers, heads=layers if multi_exit else 1)
 
-    def layers(self, num_layers: int | None = None) -> int:
+    def layers_used(self, num_layers: int | None = None) -> int:
         """``num_layers``, or all layers if ``None``; a ``ValueError`` if out of range."""
         layers = self.num_layers if num_layers is None else num_layers
         if not 1 <= layers <= self.num_layers:
@@ -163,75 +185,118 @@ def _check_lengths(lengths: np.ndarray) -> np.ndarray:
 
 
 class Probe:
-    """Copies of a model truncated to one and two layers, traced to split MACs into parts."""
+    """The model, split into parts by module: its parameters from the whole model, its MACs
+    from traces of the shortest copy holding one layer of each kind.
+
+    Layers of one kind cost the same (``families.layer_kinds``): a BERT is traced with one
+    layer, ModernBERT with four (its first, a global and two windowed ones), a model with
+    pruned heads up to its last differently pruned layer. ``check_additive`` compares the
+    whole model with the sum of its parts.
+    """
 
     def __init__(self, config: PretrainedConfig, attn_implementation: str = "eager"):
-        self.one = architecture.build_model(config, 1, attn_implementation)
-        self.two = architecture.build_model(config, 2, attn_implementation)
-        self.base, self.pooler = architecture.head_module_names(self.one)
+        self.config = config
+        self.model = architecture.build_model(config, attn_implementation=attn_implementation)
+        self.base, self.pooler = architecture.head_module_names(self.model)
+        self.layers = [f"{self.base}.{name}" for name in layer_names(config)]
+        kinds = layer_kinds(config)
+        first = {kind: kinds.index(kind) for kind in kinds}
+        self.stand_in = [first[kind] for kind in kinds]  # the traced layer each layer costs
+        depth = max(self.stand_in) + 1
+        self.traced = self.model if depth == len(kinds) else \
+            architecture.build_model(config, depth, attn_implementation)
         self._counted: dict[int, Parts] = {}
 
     def macs(self, length: int) -> Parts:
-        """MACs of each part for one example of ``length`` tokens (two traces, remembered)."""
+        """MACs of each part for one example of ``length`` tokens (one trace, remembered)."""
         if length not in self._counted:
-            self._counted[length] = self._trace(length)
+            self._counted[length] = self.split(module_macs(self.traced, length))
         return self._counted[length]
 
-    def _trace(self, length: int) -> Parts:
-        one = module_macs(self.one, length)
-        layer = total_macs(self.two, length) - one[""]
+    def split(self, by_module: Mapping[str, int]) -> Parts:
+        """Parts of every layer from the traced copy's by-module totals. A module shared by
+        several layers (ALBERT) is charged to each layer using it in equal shares."""
+        traced = self.layers[:self.traced.config.num_hidden_layers]
+        uses = {name: traced.count(name) for name in traced}
+        costs = [_share(by_module.get(name, 0), uses[name]) for name in traced]
         # The head: everything outside the base model (classifier) plus the base's pooler.
-        pooler = one.get(self.pooler, 0) if self.pooler is not None else 0
-        head = one[""] - one.get(self.base, 0) + pooler
-        return Parts(one[""] - layer - head, layer, head)
+        pooler = by_module.get(self.pooler, 0) if self.pooler is not None else 0
+        head = by_module[""] - by_module.get(self.base, 0) + pooler
+        return Parts(by_module[""] - sum(costs) - head,
+                     tuple(costs[i] for i in self.stand_in), head)
 
     def params(self) -> Parts:
-        """Parameters of each part (ALBERT shares its layers: its layer part is 0)."""
-        one = architecture.count_parameters(self.one)
-        layer = architecture.count_parameters(self.two) - one
-        head = one - architecture.count_parameters(self.one.base_model)
+        """Parameters of each part; a shared layer's are counted once, at its first use."""
+        count = architecture.count_parameters
+        seen: set[str] = set()
+        layers = []
+        for name in self.layers:
+            layers.append(0 if name in seen else count(self.model.get_submodule(name)))
+            seen.add(name)
+        head = count(self.model) - count(self.model.base_model)
         if self.pooler:
-            head += architecture.count_parameters(self.one.get_submodule(self.pooler))
-        return Parts(one - layer - head, layer, head)
+            head += count(self.model.get_submodule(self.pooler))
+        return Parts(count(self.model) - sum(layers) - head, tuple(layers), head)
 
 
-PART_NAMES = ("embeddings", "layer", "head")
+def _share(macs: int, uses: int) -> int:
+    if macs % uses:
+        raise EvaluationFailed(f"a layer shared {uses} times costs {macs} MACs in all, which "
+                               "is not the same for every use")
+    return macs // uses
 
 
-def _parts(counts: Mapping[int, Parts], name: str) -> dict[int, int]:
-    """``{length: MACs}`` of the part ``name`` from ``{length: Parts}``."""
-    return {length: getattr(parts, name) for length, parts in counts.items()}
+def _parts(counts: Mapping[int, Parts]) -> tuple[dict[int, int], list[dict[int, int]],
+                                                  dict[int, int]]:
+    """``{length: MACs}`` of the embeddings, of each layer and of the head."""
+    layers = len(next(iter(counts.values())).layers)
+    return ({n: p.embeddings for n, p in counts.items()},
+            [{n: p.layers[i] for n, p in counts.items()} for i in range(layers)],
+            {n: p.head for n, p in counts.items()})
 
 
-def fit_parts(probe: Probe, longest: int) -> tuple[Quadratic, ...] | None:
-    """Quadratics for the three parts, or ``None`` if they do not verify up to ``longest``."""
-    counts = {n: probe.macs(n) for n in FIT_LENGTHS}
-    fits = tuple(Quadratic.through(_parts(counts, name)) for name in PART_NAMES)
+def fit_parts(probe: Probe, longest: int) -> tuple[Quadratic, list[Quadratic], Quadratic] | None:
+    """Quadratics for every part, or ``None`` if they do not verify up to ``longest``."""
+    embeddings, layers, head = _parts({n: probe.macs(n) for n in FIT_LENGTHS})
+    fits = (Quadratic.through(embeddings), [Quadratic.through(p) for p in layers],
+            Quadratic.through(head))
     for length in sorted({*VERIFY_LENGTHS, longest} - set(FIT_LENGTHS)):
-        if Parts(*(fit.at(length) for fit in fits)) != probe.macs(length):
+        predicted = Parts(fits[0].at(length), tuple(f.at(length) for f in fits[1]),
+                          fits[2].at(length))
+        if predicted != probe.macs(length):
             logger.info("MACs are not quadratic in length (checked at %d tokens)", length)
             return None
     return fits
 
 
-def count_parts(probe: Probe, lengths: Iterable[int]) -> tuple[Table, ...]:
-    """Exact per-length counts of the three parts at every distinct length (2 traces each)."""
-    counts = {n: probe.macs(n) for n in sorted(set(lengths))}
-    return tuple(Table(_parts(counts, name)) for name in PART_NAMES)
+def count_parts(probe: Probe, lengths: Iterable[int]) -> tuple[Table, list[Table], Table]:
+    """Exact per-length counts of every part at every distinct length (one trace each)."""
+    embeddings, layers, head = _parts({n: probe.macs(n) for n in sorted(set(lengths))})
+    return Table(embeddings), [Table(p) for p in layers], Table(head)
 
 
-def check_additive(whole: PreTrainedModel, probe: Probe) -> None:
-    """Check the whole model against the sum of its parts (parameters, MACs at one length).
+def check_additive(probe: Probe, attn_implementation: str = "eager") -> None:
+    """Check the whole model, and a copy truncated to one layer, against the sum of their
+    parts (MACs at one length; parameters): what full, truncated and early-exit examples
+    are charged.
 
-    Raises ``EvaluationFailed`` if its layers do not all cost the same.
+    Raises ``EvaluationFailed`` if they differ (layers of one kind that do not cost the same,
+    or a cost outside the layers that grows with their number).
     """
-    config = whole.config
-    layers = config.num_hidden_layers
+    config = probe.config
     length = min(ADDITIVITY_LENGTH, architecture.max_tokens(config))
-    if architecture.count_parameters(whole) != probe.params().total(layers) or \
-            total_macs(whole, length) != probe.macs(length).total(layers):
-        raise EvaluationFailed(f"the layers of this {config.model_type} model do not all cost "
-                               "the same, which the platform's counter cannot handle yet")
+    parts, params = probe.macs(length), probe.params()
+    checks = []  # the traced copy's own parts add up by construction
+    if probe.traced is not probe.model:
+        checks.append((probe.model, config.num_hidden_layers))
+    if probe.traced.config.num_hidden_layers > 1:
+        checks.append((architecture.build_model(config, 1, attn_implementation), 1))
+    for model, layers in checks:
+        if architecture.count_parameters(model) != params.total(layers) or \
+                total_macs(model, length) != parts.total(layers):
+            raise EvaluationFailed(f"the cost of this {config.model_type} model is not the "
+                                   "sum of its embeddings, layers and head, which the "
+                                   "platform's counter cannot handle yet")
 
 
 def _needed_lengths(config: PretrainedConfig, lengths: Iterable[int]) -> list[int]:
@@ -241,27 +306,36 @@ def _needed_lengths(config: PretrainedConfig, lengths: Iterable[int]) -> list[in
     return needed
 
 
+def _windowed(layers: list, config: PretrainedConfig) -> tuple[Part, ...]:
+    """Sliding-window layers charged for their window (``families.sliding_windows``)."""
+    windows = sliding_windows(config)
+    return tuple(Windowed(part, windows[i]) if i in windows else part
+                 for i, part in enumerate(layers))
+
+
 def build_cost_model(config: PretrainedConfig, lengths: Iterable[int],
                      attn_implementation: str = "eager") -> CostModel:
     """The cost model of ``config`` valid for every length in ``lengths`` (token counts).
 
-    Two traces (1- and 2-layer copies) per fitted or verified length and one of the whole
-    model, all on the meta device: about a second for BERT-base. Falls back to two
-    traces per distinct length.
+    One trace per fitted or verified length of the shortest copy holding a layer of each
+    kind (one layer for most models), and one of the whole model, all on the meta device:
+    about 0.3 s for BERT-base. Falls back to one trace per distinct length. A config that
+    transformers builds but cannot run is refused (``bad_config``, naming the key when one
+    is to blame).
     """
     needed = _needed_lengths(config, lengths)
-    whole = architecture.build_model(config, attn_implementation=attn_implementation)
-    architecture.check_size(whole)
-    probe = Probe(config, attn_implementation)
-    check_additive(whole, probe)
-    fits = None
-    if architecture.max_tokens(config) >= max(FIT_LENGTHS):  # else too short to bother
-        fits = fit_parts(probe, needed[-1])
-    if fits is None:
-        logger.info("counting %s at each of %d lengths", config.model_type, len(needed))
-    embeddings, layer, head = fits or count_parts(probe, needed)
-    return CostModel(embeddings, layer, head, num_layers=config.num_hidden_layers,
-                     params=probe.params(), fitted=fits is not None)
+    with architecture.refusing_what_fails(config):
+        probe = Probe(config, attn_implementation)
+        architecture.check_size(probe.model)
+        check_additive(probe, attn_implementation)
+        fits = None
+        if architecture.max_tokens(config) >= max(FIT_LENGTHS):  # else too short to bother
+            fits = fit_parts(probe, needed[-1])
+        if fits is None:
+            logger.info("counting %s at each of %d lengths", config.model_type, len(needed))
+        embeddings, layers, head = fits or count_parts(probe, needed)
+    return CostModel(embeddings, _windowed(layers, config), head, probe.params(),
+                     fitted=fits is not None)
 
 
 @dataclass(frozen=True)
@@ -287,7 +361,7 @@ def point_cost(cost: CostModel, lengths: np.ndarray, exit_layers: np.ndarray | N
         raise ValueError("no examples")
     per_example = 2 * cost.macs(lengths, exit_layers, num_layers) / 1e6  # MFLOPs
     if exit_layers is None:
-        layers = cost.layers(num_layers)
+        layers = cost.layers_used(num_layers)
         histogram = {layers: len(per_example)}
         params = cost.parameters(layers)
     else:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from evaluator.cost.architectures import BUILD_ERRORS, MAX_TOKENS, offline_transformers
+from evaluator.cost.architectures import MAX_TOKENS, offline_transformers
 from evaluator.errors import Problem, SubmissionInvalid
 
 if TYPE_CHECKING:
@@ -61,8 +61,10 @@ def load_tokenizer(directory: Path) -> Any:
     try:
         return transformers.AutoTokenizer.from_pretrained(
             str(directory), trust_remote_code=False, local_files_only=True)
-    except (OSError, *BUILD_ERRORS) as error:
-        raise _invalid(f"no usable tokenizer in the model definition ({error})") from None
+    except Exception as error:  # files of any shape: whatever the loader raises is a reason
+        message = " ".join(str(error).split())[:500]
+        raise _invalid(f"no usable tokenizer in the model definition ({type(error).__name__}: "
+                       f"{message})") from None
 
 
 def _backend(tokenizer: Any, max_length: int) -> Tokenizer | None:

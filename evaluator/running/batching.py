@@ -4,6 +4,9 @@ Examples are sorted by token length and grouped so that a batch holds at most
 ``token_budget`` tokens once padded to its longest example. Neighbours in the sorted order
 have (nearly) the same length, so padding is a few tokens per batch instead of padding
 everything to 128 or 512, and long examples get small batches, short ones large batches.
+Segment ids (``token_type_ids``: 0 for the first sentence of a pair, 1 for the second), when
+the tokenizer gives them, are batched alongside the token ids and padded with the
+tokenizer's pad type id.
 
     >>> batches = length_batches(np.array([5, 3, 9, 3]), token_budget=12)
     >>> [b.tolist() for b in batches]
@@ -22,8 +25,10 @@ if TYPE_CHECKING:
 
 DEFAULT_TOKEN_BUDGET = 8192  # tokens per padded batch: BERT-base at L=128 is a batch of 64
 MAX_BATCH = 256
-# Step: (input_ids, attention_mask) -> (labels, exit layers or None), one row per example.
-Step = Callable[["torch.Tensor", "torch.Tensor"], "tuple[torch.Tensor, torch.Tensor | None]"]
+# Step: (input_ids, attention_mask, token_type_ids or None) -> (labels, exit layers or None),
+# one row per example.
+Step = Callable[["torch.Tensor", "torch.Tensor", "torch.Tensor | None"],
+                "tuple[torch.Tensor, torch.Tensor | None]"]
 
 
 def length_batches(lengths: np.ndarray, token_budget: int = DEFAULT_TOKEN_BUDGET,
@@ -44,27 +49,34 @@ def length_batches(lengths: np.ndarray, token_budget: int = DEFAULT_TOKEN_BUDGET
     return batches
 
 
+def pad_rows(sequences: Sequence[np.ndarray], value: int) -> torch.Tensor:
+    """The sequences as one (B, longest) ``torch.long`` tensor, padded on the right."""
+    import torch
+
+    rows = torch.full((len(sequences), max(len(s) for s in sequences)), value, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        rows[row, :len(sequence)] = torch.from_numpy(np.asarray(sequence, dtype=np.int64))
+    return rows
+
+
 def pad_batch(sequences: Sequence[np.ndarray], pad_id: int) -> tuple[torch.Tensor,
                                                                        torch.Tensor]:
     """``input_ids`` (B, longest) padded on the right with ``pad_id``, and the mask."""
-    import torch
-
-    longest = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), longest), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        ids[row, :len(sequence)] = torch.from_numpy(np.asarray(sequence, dtype=np.int64))
-        mask[row, :len(sequence)] = 1
+    ids = pad_rows(sequences, pad_id)
+    mask = pad_rows([np.ones(len(s), dtype=np.int64) for s in sequences], 0)
     return ids, mask
 
 
 def run_batches(step: Step, sequences: Sequence[np.ndarray], pad_id: int,
                 token_budget: int = DEFAULT_TOKEN_BUDGET,
-                progress: Callable[[int, int], None] | None = None
+                progress: Callable[[int, int], None] | None = None,
+                segments: Sequence[np.ndarray] | None = None, pad_segment: int = 0
                 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Labels (and exit layers, if ``step`` gives them) of every sequence, in input order.
 
-    Runs under ``torch.inference_mode``; ``progress(done, total)`` is called after each batch.
+    ``segments`` are the sequences' token type ids (same lengths), padded with
+    ``pad_segment``; ``step`` gets ``None`` for them without. Runs under
+    ``torch.inference_mode``; ``progress(done, total)`` is called after each batch.
     """
     import torch
 
@@ -75,7 +87,9 @@ def run_batches(step: Step, sequences: Sequence[np.ndarray], pad_id: int,
     with torch.inference_mode():
         for batch in length_batches(lengths, token_budget):
             ids, mask = pad_batch([sequences[i] for i in batch], pad_id)
-            got, left = step(ids, mask)
+            types = None if segments is None else pad_rows([segments[i] for i in batch],
+                                                           pad_segment)
+            got, left = step(ids, mask, types)
             labels = _scatter(labels, batch, check_output("labels", got, len(batch)),
                               len(sequences))
             if left is not None:

@@ -58,13 +58,15 @@ MAX_MACS = 10 ** 16  # per example: far above any model a sandbox can hold
 @dataclass(frozen=True)
 class GraphPlan:
     """The graphs to capture for one number of labels: the static model, the model at each
-    of ``exits``, ``predict`` at each of ``thresholds``; lengths up to ``max_tokens``."""
+    of ``exits``, ``predict`` at each of ``thresholds``; lengths up to ``max_tokens``; with
+    ``segments``, segment ids as an input where ``forward`` or ``predict`` takes them."""
 
     num_labels: int
     static: bool
     exits: tuple[int, ...]
     thresholds: tuple[float, ...]
     max_tokens: int
+    segments: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -94,7 +96,7 @@ def capture(model: ModelDefinition, plan: GraphPlan, options: ModelRunOptions,
     work = Path(tempfile.mkdtemp(prefix="elue-capture-", dir=options.work_dir))
     job = {"action": "capture", "model_dir": SUBMISSION, "num_labels": plan.num_labels,
            "max_tokens": plan.max_tokens, "static": plan.static, "exits": list(plan.exits),
-           "thresholds": list(plan.thresholds), "out": "graphs"}
+           "thresholds": list(plan.thresholds), "segments": plan.segments, "out": "graphs"}
     try:
         scratch = run_job(job, model_binds(model, work), options,
                            "capturing model.py failed", code=True, progress=progress)

@@ -5,18 +5,20 @@ sample (SPEC §2 kinds 3 and 4).
 ``evaluator.evaluate`` calls these in order::
 
     tokens = tokenize(bundle.model, test_sets)
-    with CapturedGraphs(bundle, options, progress) as graphs:                   # model.py
+    with CapturedGraphs(bundle, options, progress, gives_segments(tokens)) as graphs:
         bundle.points = run_points(bundle, test_sets, tokens, options, progress, graphs)
         costs = custom_costs(bundle, tokens, options, graphs)
         checks = rerun_agreements(bundle, tokens, options, progress, graphs)    # weights
 
 A ``model.py`` is captured once per number of labels, with every graph the evaluation needs
-(``graph_plans``); counting and running then use only those graphs.
+(``graph_plans``); counting and running then use only those graphs. Segment ids from the
+tokenizer go wherever token ids go: into a standard architecture's run and, as an input of
+the captured graphs, into a ``model.py``'s (``evaluator.running.model_inputs``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +28,10 @@ from evaluator.bundle.model_files import ModelDefinition
 from evaluator.bundle.names import exit_layer_file, prediction_file
 from evaluator.cost.architectures import MAX_TOKENS, load_config, max_tokens
 from evaluator.cost.definition import check_exit_layers
+from evaluator.cost.families import segment_types
 from evaluator.cost.token_lengths import load_tokenizer
 from evaluator.data import TestSet
+from evaluator.errors import Problem, SubmissionInvalid
 from evaluator.running.agreement import Agreement, agreement, sample_indices
 from evaluator.running.custom_code import (
     CapturedModel,
@@ -36,6 +40,7 @@ from evaluator.running.custom_code import (
     capture,
     count_captured,
 )
+from evaluator.running.model_inputs import TokenIds
 from evaluator.running.model_runs import prediction_strings, run_captured, run_model
 from evaluator.running.model_sandbox import ModelRunOptions
 
@@ -45,11 +50,25 @@ Progress = Callable[[str], None]
 @dataclass
 class Tokens:
     """A task's test inputs as token ids (special tokens included, truncated), their
-    lengths, and the tokenizer's padding id."""
+    lengths, the tokenizer's padding id, and the segment ids (``token_type_ids``, ``None``
+    when the tokenizer gives none) with their padding id."""
 
     ids: list[list[int]]
     lengths: np.ndarray
     pad_id: int
+    type_ids: list[list[int]] | None = None
+    pad_type_id: int = 0
+
+    def inputs(self, indices: Sequence[int] | np.ndarray | None = None) -> TokenIds:
+        """What the model is fed: every example, or those at ``indices``."""
+        everything = TokenIds(self.ids, self.type_ids, self.pad_id, self.pad_type_id)
+        return everything if indices is None else everything.subset(indices)
+
+
+def gives_segments(tokens: dict[str, Tokens]) -> bool:
+    """Whether the tokenizer gave segment ids (then a ``model.py`` that takes them gets
+    them: its graphs are captured with them as an input)."""
+    return any(t.type_ids is not None for t in tokens.values())
 
 
 def model_max_tokens(model: ModelDefinition, num_labels: int) -> int:
@@ -61,19 +80,46 @@ def model_max_tokens(model: ModelDefinition, num_labels: int) -> int:
 
 
 def tokenize(model: ModelDefinition, test_sets: dict[str, TestSet]) -> dict[str, Tokens]:
-    """Every task's inputs under the model's tokenizer (no submitter code, offline)."""
+    """Every task's inputs under the model's tokenizer (no submitter code, offline), with
+    the segment ids the tokenizer gives (BERT's ``[CLS] a [SEP]`` 0s, ``b [SEP]`` 1s)."""
+    # The config first: the tokenizer's loader reads config.json too, less carefully.
+    limits = {slug: model_max_tokens(model, t.task.num_labels) for slug, t in test_sets.items()}
     tokenizer = load_tokenizer(model.directory)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad_type_id = getattr(tokenizer, "pad_token_type_id", 0) or 0
     tokens = {}
     for slug, test_set in test_sets.items():
-        limit = model_max_tokens(model, test_set.task.num_labels)
+        limit = limits[slug]
         firsts = [t[0] for t in test_set.texts]
         seconds = [t[1] for t in test_set.texts] if test_set.texts and \
             len(test_set.texts[0]) == 2 else None
-        ids = tokenizer(firsts, seconds, truncation=True, max_length=limit,
-                        padding=False)["input_ids"]
-        tokens[slug] = Tokens(ids, np.array([len(i) for i in ids], dtype=np.int64), pad_id)
+        # As a plain transformers loop calls it: segment ids when the tokenizer has them.
+        encoded = tokenizer(firsts, seconds, truncation=True, max_length=limit,
+                            padding=False)
+        ids = encoded["input_ids"]
+        tokens[slug] = Tokens(ids, np.array([len(i) for i in ids], dtype=np.int64), pad_id,
+                              encoded.get("token_type_ids"), pad_type_id)
     return tokens
+
+
+def check_inputs(model: ModelDefinition, num_labels: int, tokens: Tokens) -> None:
+    """Refuse a standard architecture whose embeddings cannot take the tokenizer's ids (a
+    plain transformers loop would fail on them too, less clearly)."""
+    if model.is_custom or not tokens.ids:
+        return
+    config = load_config(model.directory, num_labels)
+    highest = max((max(ids) for ids in tokens.ids if ids), default=0)
+    if highest >= config.vocab_size:
+        raise SubmissionInvalid([Problem(
+            "bad_tokenizer", f"the tokenizer gives token id {highest}, but config.json's "
+            f"vocab_size is {config.vocab_size}: they do not belong together")])
+    segments = segment_types(config)
+    if tokens.type_ids is not None and segments:
+        top = max((max(types) for types in tokens.type_ids if types), default=0)
+        if top >= segments:
+            raise SubmissionInvalid([Problem(
+                "bad_tokenizer", f"the tokenizer gives segment id {top} to the second "
+                f"sentence of a pair, but config.json's type_vocab_size is {segments}")])
 
 
 def _point_name(threshold: float | None) -> str:
@@ -123,10 +169,10 @@ def _run_thresholds(model: ModelDefinition) -> list[float | None]:
     return list(model.manifest.thresholds) or [None]
 
 
-def graph_plans(bundle: Bundle) -> dict[int, GraphPlan]:
+def graph_plans(bundle: Bundle, segments: bool = False) -> dict[int, GraphPlan]:
     """The graphs of a ``model.py`` the evaluation needs, per number of labels: to count
     each point (static, or at the exit layers of its file), and to run each point the
-    platform runs (kind 4, and the kind-3 re-run)."""
+    platform runs (kind 4, and the kind-3 re-run); with segment ids if ``segments``."""
     model = _model(bundle)
     layers = model.num_layers
     if layers is None:  # loading refuses a model.py whose config.json gives no depth
@@ -147,22 +193,24 @@ def graph_plans(bundle: Bundle) -> dict[int, GraphPlan]:
     for point in rerun_points(bundle):
         needs[point.task.num_labels].run(point.threshold, layers)
     return {labels: GraphPlan(labels, need.static, tuple(sorted(need.exits)),
-                              tuple(sorted(need.thresholds)), model_max_tokens(model, labels))
+                              tuple(sorted(need.thresholds)), model_max_tokens(model, labels),
+                              segments)
             for labels, need in needs.items()}
 
 
 class CapturedGraphs:
     """A ``model.py``'s graphs per number of labels, captured on first use (one sandbox run
     of the submitted code each) and removed on ``close``. Empty for a standard
-    architecture."""
+    architecture. ``segments``: the tokenizer gives segment ids (``gives_segments``)."""
 
     def __init__(self, bundle: Bundle, options: ModelRunOptions,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, segments: bool = False):
         self.bundle = bundle
         self.options = options
         self.progress = progress
         # Planned now, before a kind-4 run fills in the bundle's points.
-        self.plans = graph_plans(bundle) if bundle.model and bundle.model.is_custom else {}
+        self.plans = graph_plans(bundle, segments) if bundle.model and bundle.model.is_custom \
+            else {}
         self.captured: dict[int, CapturedModel] = {}
 
     def __getitem__(self, num_labels: int) -> CapturedModel:
@@ -187,15 +235,15 @@ class CapturedGraphs:
         self.close()
 
 
-def _run(bundle: Bundle, graphs: CapturedGraphs, task, ids, thresholds, pad_id: int,
+def _run(bundle: Bundle, graphs: CapturedGraphs, task, inputs: TokenIds, thresholds,
          options: ModelRunOptions, progress: Progress | None):
     """The model's outputs at ``thresholds``: its captured graphs if it is code, else the
     standard architecture."""
     model = _model(bundle)
     if model.is_custom:
-        return run_captured(graphs[task.num_labels], task, ids, thresholds, pad_id, options,
+        return run_captured(graphs[task.num_labels], task, inputs, thresholds, options,
                             progress)
-    return run_model(model, task, ids, thresholds, pad_id, options, progress)
+    return run_model(model, task, inputs, thresholds, options, progress)
 
 
 def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, Tokens],
@@ -204,16 +252,18 @@ def run_points(bundle: Bundle, test_sets: dict[str, TestSet], tokens: dict[str, 
     """Kind 4: run the model on every task of its ``elue.json``, one point per threshold
     (a static point without thresholds), as if their files had been submitted."""
     if graphs is None:
-        with CapturedGraphs(bundle, options, progress) as own:
+        with CapturedGraphs(bundle, options, progress, gives_segments(tokens)) as own:
             return run_points(bundle, test_sets, tokens, options, progress, own)
-    thresholds = _run_thresholds(_model(bundle))
+    model = _model(bundle)
+    thresholds = _run_thresholds(model)
     points = []
     for slug, test_set in test_sets.items():
         task = test_set.task
+        check_inputs(model, task.num_labels, tokens[slug])
         if progress:
             progress(f"{task.name}: running the model on {len(test_set):,} examples")
-        outputs = _run(bundle, graphs, task, tokens[slug].ids, thresholds, tokens[slug].pad_id,
-                       options, progress)
+        outputs = _run(bundle, graphs, task, tokens[slug].inputs(), thresholds, options,
+                       progress)
         for output in outputs:
             point = _point_name(output.threshold)
             exits = None if output.exit_layers is None or not point else \
@@ -245,21 +295,22 @@ def rerun_agreements(bundle: Bundle, tokens: dict[str, Tokens], options: ModelRu
     """Kind 3 with weights: re-run a random sample of each point's examples (drawn with
     ``options.seed``) and compare with its files (``rerun_points``)."""
     if graphs is None:
-        with CapturedGraphs(bundle, options, progress) as own:
+        with CapturedGraphs(bundle, options, progress, gives_segments(tokens)) as own:
             return rerun_agreements(bundle, tokens, options, progress, own)
+    model = _model(bundle)
     checked = rerun_points(bundle)
     results = {}
     for task in bundle.tasks:
         points = [p for p in checked if p.task.slug == task.slug]
         if not points:
             continue
+        check_inputs(model, task.num_labels, tokens[task.slug])
         indices = sample_indices(len(tokens[task.slug].ids), options.sample_size,
                                  options.seed)
         if progress:
             progress(f"{task.name}: re-running {len(indices)} examples to check the files")
-        ids = [tokens[task.slug].ids[i] for i in indices]
-        outputs = _run(bundle, graphs, task, ids, [p.threshold for p in points],
-                       tokens[task.slug].pad_id, options, None)
+        outputs = _run(bundle, graphs, task, tokens[task.slug].inputs(indices),
+                       [p.threshold for p in points], options, None)
         for point, output in zip(points, outputs, strict=True):
             results[(task.slug, point.point)] = agreement(
                 task, point.predictions, point.exit_layers, indices, output)

@@ -17,6 +17,7 @@ import numpy as np
 from evaluator.benchmark import TaskSpec
 from evaluator.bundle.model_files import ModelDefinition
 from evaluator.running.custom_code import CapturedModel
+from evaluator.running.model_inputs import INPUTS_FILE, TokenIds, write_inputs
 from evaluator.running.model_sandbox import (
     GRAPHS,
     INPUTS,
@@ -47,50 +48,46 @@ class RunOutput:
     exit_layers: np.ndarray | None
 
 
-def write_inputs(folder: Path, sequences: Sequence[Sequence[int]]) -> None:
-    """Token ids as a flat array plus offsets (``ids.npz``, readable without pickle)."""
-    offsets = np.zeros(len(sequences) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(s) for s in sequences])
-    ids = np.fromiter((t for s in sequences for t in s), dtype=np.int64, count=offsets[-1])
-    folder.mkdir(parents=True, exist_ok=True)
-    np.savez(folder / "ids.npz", ids=ids, offsets=offsets)
-
-
-def _with_inputs(sequences: Sequence[Sequence[int]], run: Callable[[Path], Path],
+def _with_inputs(tokens: TokenIds, run: Callable[[Path], Path],
                  options: ModelRunOptions) -> Path:
-    """``run(folder)`` with the token ids written to ``folder`` (removed afterwards)."""
+    """``run(folder)`` with the token and segment ids written to ``folder`` (removed
+    afterwards)."""
     inputs = Path(tempfile.mkdtemp(prefix="elue-inputs-", dir=options.work_dir))
     inputs.chmod(0o755)  # read by the sandbox's own user
     try:
-        write_inputs(inputs, sequences)
+        write_inputs(inputs, tokens)
         return run(inputs)
     finally:
         shutil.rmtree(inputs, ignore_errors=True)
 
 
-def run_model(model: ModelDefinition, task: TaskSpec, sequences: Sequence[Sequence[int]],
-              thresholds: Sequence[float | None], pad_id: int, options: ModelRunOptions,
+def _padding(tokens: TokenIds) -> dict[str, int]:
+    return {"pad_id": tokens.pad_id, "pad_type_id": tokens.pad_type_id}
+
+
+def run_model(model: ModelDefinition, task: TaskSpec, tokens: TokenIds,
+              thresholds: Sequence[float | None], options: ModelRunOptions,
               progress: Progress | None = None) -> list[RunOutput]:
-    """Run a standard architecture (``config.json`` and weights, no code) on the token ids
-    ``sequences``, in the sandbox."""
+    """Run a standard architecture (``config.json`` and weights, no code) on the test
+    inputs ``tokens``, in the sandbox."""
     work = Path(tempfile.mkdtemp(prefix="elue-standard-", dir=options.work_dir))
     job = {"action": "run", "model_dir": SUBMISSION, "num_labels": task.num_labels,
-           "regression": task.is_regression, "inputs": f"{INPUTS}/ids.npz",
+           "regression": task.is_regression, "inputs": f"{INPUTS}/{INPUTS_FILE}",
            "thresholds": list(thresholds), "token_budget": options.token_budget,
-           "pad_id": pad_id}
+           **_padding(tokens)}
     try:
-        scratch = _with_inputs(sequences, lambda inputs: run_job(
+        scratch = _with_inputs(tokens, lambda inputs: run_job(
             job, {**model_binds(model, work), inputs: INPUTS}, options,
             "running the model failed", code=False, progress=progress), options)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _outputs(scratch, task, thresholds, len(sequences), model.num_layers)
+    return _outputs(scratch, task, thresholds, len(tokens.ids), model.num_layers)
 
 
-def run_captured(captured: CapturedModel, task: TaskSpec, sequences: Sequence[Sequence[int]],
-                 thresholds: Sequence[float | None], pad_id: int, options: ModelRunOptions,
+def run_captured(captured: CapturedModel, task: TaskSpec, tokens: TokenIds,
+                 thresholds: Sequence[float | None], options: ModelRunOptions,
                  progress: Progress | None = None) -> list[RunOutput]:
-    """Run the captured graphs with the submitted weights on ``sequences``, once per
+    """Run the captured graphs with the submitted weights on ``tokens``, once per
     threshold (``None``: the static graph), in a sandbox without the submitted code."""
     plan, model = captured.plan, captured.model
     weights = [model.directory / n for n in model.weight_files if n.endswith(WEIGHT_SUFFIX)]
@@ -99,16 +96,17 @@ def run_captured(captured: CapturedModel, task: TaskSpec, sequences: Sequence[Se
               {"threshold": t, "predict": plan.predict_name(t)} for t in thresholds]
     job = {"action": "run_graphs", "graphs_dir": GRAPHS, "weights_dir": WEIGHTS,
            "num_labels": task.num_labels, "regression": task.is_regression,
-           "inputs": f"{INPUTS}/ids.npz", "points": points, "num_layers": model.num_layers,
-           "token_budget": options.token_budget, "pad_id": pad_id}
+           "inputs": f"{INPUTS}/{INPUTS_FILE}", "points": points,
+           "num_layers": model.num_layers, "token_budget": options.token_budget,
+           **_padding(tokens)}
     try:
         binds = {captured.directory: GRAPHS, copy_files(weights, work / "weights"): WEIGHTS}
-        scratch = _with_inputs(sequences, lambda inputs: run_job(
+        scratch = _with_inputs(tokens, lambda inputs: run_job(
             job, {**binds, inputs: INPUTS}, options, "running the model failed", code=True,
             progress=progress), options)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return _outputs(scratch, task, thresholds, len(sequences), model.num_layers)
+    return _outputs(scratch, task, thresholds, len(tokens.ids), model.num_layers)
 
 
 def _outputs(scratch: Path, task: TaskSpec, thresholds: Sequence[float | None], count: int,

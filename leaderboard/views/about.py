@@ -7,6 +7,7 @@ from django.conf import settings
 from django.shortcuts import render
 
 from evaluator.benchmark import TASKS
+from evaluator.cost.families import ARCHITECTURE_NAMES
 from leaderboard.charts import score_figure
 from leaderboard.models import ReferenceVersion
 from leaderboard.probing import point_rules
@@ -20,6 +21,7 @@ def about(request):
     version = ReferenceVersion.objects.current()
     return render(request, "leaderboard/about.html", {
         "tasks": list(TASKS.values()),
+        "architectures": list(ARCHITECTURE_NAMES.values()),
         "reference": version,
         "score_figure": score_figure(version),
         "tracks": PARAMETER_TRACKS,

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from evaluator.benchmark import get_task
 from evaluator.checker import main
 from evaluator.cost.reference_flops import REFERENCE_CONFIG
 from evaluator.cost.token_lengths import reference_tokenizer_dir
@@ -24,6 +25,14 @@ from tests.evaluator.builders import (
     write,
     zip_folder,
 )
+from tests.evaluator.configs import (
+    CAMEMBERT_BASE,
+    DEBERTA_V3_XSMALL,
+    MODERNBERT_BASE,
+    MPNET_BASE,
+    XLM_ROBERTA_BASE,
+)
+from tests.evaluator.tokenizer_files import WRITERS
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt",
                    "special_tokens_map.json")
@@ -183,3 +192,39 @@ def test_it_runs_as_a_module(tmp_path):
 def test_it_says_when_the_bundle_does_not_exist(tmp_path, capsys):
     assert main(["check", str(tmp_path / "nope.zip"), "--data", str(ELUE_DATA_DIR)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+ARCHITECTURES = {  # config (published shapes, tests/evaluator/configs.py) and tokenizer
+    "deberta-v3-xsmall": (DEBERTA_V3_XSMALL, "deberta-v3"),
+    "xlm-roberta-base": (XLM_ROBERTA_BASE, "xlm-roberta"),
+    "camembert-base": (CAMEMBERT_BASE, "camembert"),
+    "mpnet-base": (MPNET_BASE, "mpnet"),
+    "modernbert-base": (MODERNBERT_BASE, "modernbert"),
+    # Not new, but refused until now when it came with its own SentencePiece model.
+    "albert-base-v2": ({"model_type": "albert", "embedding_size": 128, "hidden_size": 768,
+                        "num_attention_heads": 12, "intermediate_size": 3072,
+                        "num_hidden_layers": 12, "vocab_size": 30000}, "albert"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ARCHITECTURES)
+def test_it_counts_each_new_architecture_on_the_five_real_tasks(tmp_path, name):
+    from tests.evaluator.cost.reference_count import transformers_model
+
+    config, tokenizer = ARCHITECTURES[name]
+    bundle = tmp_path / name
+    write(bundle, "model/config.json", json.dumps(config))
+    WRITERS[tokenizer](bundle / "model")
+    tasks = ("sst-2", "snli", "scitail", "mrpc", "sts-b")
+    for slug in tasks:
+        write(bundle, f"{slug}.tsv", predictions(slug))
+    report = checked(bundle)
+    assert sorted(t["task"] for t in report["tasks"]) == sorted(tasks)
+    for task in report["tasks"]:
+        point, = task["points"]
+        assert point["basis"] == "counted" and point["performance"] == 100.0
+        assert 0 < point["median_mflops"] <= point["p95_mflops"]
+        labels = get_task(task["task"]).num_labels
+        params = sum(p.numel() for p in transformers_model(config, labels).parameters())
+        assert point["mparams"] == params / 1e6

@@ -63,9 +63,18 @@ def test_the_about_page_explains_the_rules(client, seeded):
 def test_the_about_page_shows_the_model_code_interface_with_the_tested_example(client, seeded):
     html = client.get("/about/").content.decode()
     for needed in ("build(num_labels: int) -&gt; torch.nn.Module", "predict(model, input_ids",
-                   "elue.json", "def predict(model, input_ids, attention_mask, threshold):",
+                   "elue.json",
+                   "def predict(model, input_ids, attention_mask, threshold, token_type_ids=None):",
                    "return tuple(logits)"):
         assert needed in html, needed
+
+
+def test_the_about_page_lists_the_architectures_the_checker_accepts(client, seeded):
+    from evaluator.cost.families import ARCHITECTURE_NAMES
+
+    html = client.get("/about/").content.decode()
+    assert ", ".join(ARCHITECTURE_NAMES.values()) in html
+    assert "DeBERTa-v2/v3" in html and "ModernBERT" in html
 
 
 def test_the_about_page_works_without_a_reference(client, db):

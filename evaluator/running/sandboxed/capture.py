@@ -9,13 +9,20 @@ the lengths it was traced at is refused):
 - ``predict-I``: ``predict(model, input_ids, attention_mask, thresholds[I])``, whose exit
   layers decide where each example leaves.
 
+When the tokenizer gives segment ids (``"segments": true``), each call whose function takes
+``token_type_ids`` (by name or through ``**kwargs``) gets them as a keyword, and its graph
+takes them as a third input, after token ids and attention mask: they are an input of the
+graph that is counted and run, like the token ids. A ``forward`` or ``predict`` that does
+not take them is called as before, and its graph has two inputs.
+
 Each graph is written as ``NAME.graph.json`` and ``NAME.tensors.safetensors``
 (``evaluator.cost.captured_graph``). Nothing here is trusted afterwards: the graphs are
 checked, counted and run by other processes that never import the submitter's code
 (``evaluator.running.sandboxed.graph_jobs``); this process may rewrite its files as it likes.
 
     {"action": "capture", "model_dir": "/submission", "num_labels": 2, "max_tokens": 512,
-     "static": true, "exits": [1, 2, 3], "thresholds": [0.5], "out": "graphs"}
+     "static": true, "exits": [1, 2, 3], "thresholds": [0.5], "segments": true,
+     "out": "graphs"}
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from pathlib import Path
 from types import ModuleType
 
 from evaluator.cost.captured_graph import GraphInvalid, save_program
+from evaluator.running.model_inputs import SEGMENTS, accepts_segments
 from evaluator.running.sandbox_limits import GRAPHS_ARCHIVE
 from evaluator.running.sandboxed.protocol import (
     MODEL_CODE,
@@ -86,41 +94,74 @@ def describe_graph(name: str, thresholds: list) -> str:
     return f"predict at threshold {thresholds[int(index)]:g}"
 
 
-def wrappers(module: ModuleType, model) -> tuple[Callable, Callable]:
-    """Modules calling ``forward`` at an exit and ``predict`` at a threshold, taking
-    exactly ``(input_ids, attention_mask)`` (the submitted module is ``self.model``)."""
+def wrappers(module: ModuleType, model, segments: bool = False
+             ) -> tuple[Callable, Callable]:
+    """Makers of the modules calling ``forward`` at an exit and ``predict`` at a threshold
+    (the submitted module is ``self.model``). Each takes ``(input_ids, attention_mask)``, and
+    ``token_type_ids`` as well where ``segments`` and the submitted function takes them."""
     import torch
 
-    class Forward(torch.nn.Module):
+    class AtExit(torch.nn.Module):
+        segments = False
+
         def __init__(self, exit_layer: int | None):
             super().__init__()
             self.model = model
             self.exit_layer = exit_layer
 
-        def forward(self, input_ids, attention_mask):
+        def call(self, input_ids, attention_mask, **extra):
             if self.exit_layer is None:
-                return self.model(input_ids, attention_mask=attention_mask)
+                return self.model(input_ids, attention_mask=attention_mask, **extra)
             return self.model(input_ids, exit_layer=self.exit_layer,
-                              attention_mask=attention_mask)
+                              attention_mask=attention_mask, **extra)
 
-    class Predict(torch.nn.Module):
+    class Forward(AtExit):
+        def forward(self, input_ids, attention_mask):
+            return self.call(input_ids, attention_mask)
+
+    class ForwardWithSegments(AtExit):
+        segments = True
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.call(input_ids, attention_mask, **{SEGMENTS: token_type_ids})
+
+    class AtThreshold(torch.nn.Module):
+        segments = False
+
         def __init__(self, threshold: float):
             super().__init__()
             self.model = model
             self.threshold = threshold
 
-        def forward(self, input_ids, attention_mask):
-            result = module.predict(self.model, input_ids, attention_mask, self.threshold)
+        def call(self, input_ids, attention_mask, **extra):
+            result = module.predict(self.model, input_ids, attention_mask, self.threshold,
+                                    **extra)
             if not (isinstance(result, tuple) and len(result) == 2):
                 raise JobFailed("model_interface", "predict() must return a tuple "
                                 "(labels, exit_layers)")
             return result
 
-    return Forward, Predict
+    class Predict(AtThreshold):
+        def forward(self, input_ids, attention_mask):
+            return self.call(input_ids, attention_mask)
+
+    class PredictWithSegments(AtThreshold):
+        segments = True
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.call(input_ids, attention_mask, **{SEGMENTS: token_type_ids})
+
+    # predict(model, input_ids, attention_mask, threshold, token_type_ids=None); a forward or
+    # predict() without token_type_ids is still called as it was.
+    forward = ForwardWithSegments if segments and accepts_segments(model.forward) else Forward
+    predict = PredictWithSegments if segments and accepts_segments(
+        getattr(module, "predict", None)) else Predict
+    return forward, predict
 
 
 def export(wrapper, max_tokens: int):
-    """``wrapper`` captured for every batch size and every length up to ``max_tokens``."""
+    """``wrapper`` captured for every batch size and every length up to ``max_tokens``,
+    with segment ids as its third input if it takes them (``wrapper.segments``)."""
     import torch
     from torch.export import Dim
 
@@ -128,10 +169,14 @@ def export(wrapper, max_tokens: int):
     batch_dim = Dim("batch", min=1, max=MAX_BATCH)
     length_dim = Dim("length", min=1, max=max(2, max_tokens))
     example = torch.ones((EXAMPLE_BATCH, length), dtype=torch.long)
+    inputs: tuple[torch.Tensor, ...] = (example, example.clone())
+    if getattr(wrapper, "segments", False):  # segment ids of a sentence pair: 0s, then 1s
+        inputs += ((torch.arange(length) >= length // 2).long().expand(EXAMPLE_BATCH, -1)
+                   .contiguous(),)
     dims = {0: batch_dim, 1: length_dim}
     with torch.no_grad():
-        return torch.export.export(wrapper, (example, example.clone()),
-                                   dynamic_shapes=(dims, dims), strict=False)
+        return torch.export.export(wrapper, inputs, dynamic_shapes=(dims,) * len(inputs),
+                                   strict=False)
 
 
 def capture_job(job: dict) -> dict:
@@ -141,7 +186,7 @@ def capture_job(job: dict) -> dict:
     if thresholds and not callable(getattr(module, "predict", None)):
         raise JobFailed("model_interface", f"{MODEL_CODE} defines no function predict()")
     model = build(module, int(job["num_labels"]))
-    forward, predict = wrappers(module, model)
+    forward, predict = wrappers(module, model, bool(job.get("segments")))
     out = Path(job["out"])
     out.mkdir(exist_ok=True)
     written = []

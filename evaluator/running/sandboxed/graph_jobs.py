@@ -1,8 +1,10 @@
 """Counting and running captured graphs, in a sandbox that holds no submitted code.
 
 These jobs see the graphs the capture job wrote (``/graphs``) and, to run, the submitted
-weights (``/weights``, only ``*.safetensors`` files) and the test inputs' token ids; never
-``model.py``. Every graph is checked before it is loaded (``evaluator.cost.graph_reader``).
+weights (``/weights``, only ``*.safetensors`` files) and the test inputs' token ids and
+segment ids; never ``model.py``. Every graph is checked before it is loaded
+(``evaluator.cost.graph_reader``). A graph captured with segment ids as its third input
+(the tokenizer gives them and the model takes them) is run with them.
 
 ``count_graphs`` writes ``result.json``: ``{"parameters": P, "macs": {NAME: {"L": MACs}}}``
 for the ``static`` and ``exit-K`` graphs, after checking that each ``predict-I`` graph does
@@ -20,7 +22,7 @@ A static point's labels are the ``static`` graph's output. A point at a threshol
     {"action": "run_graphs", "graphs_dir": "/graphs", "weights_dir": "/weights",
      "num_labels": 2, "regression": false, "inputs": "/inputs/ids.npz",
      "points": [{"threshold": null}, {"threshold": 0.5, "predict": "predict-0"}],
-     "num_layers": 6, "token_budget": 8192, "pad_id": 0}
+     "num_layers": 6, "token_budget": 8192, "pad_id": 0, "pad_type_id": 0}
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from evaluator.cost.graph_interpreter import interpret, state_tensors
 from evaluator.cost.graph_reader import load_program
 from evaluator.cost.per_example import FIT_LENGTHS
 from evaluator.running.batching import DEFAULT_TOKEN_BUDGET, run_batches
+from evaluator.running.model_inputs import read_inputs
 from evaluator.running.sandboxed.protocol import JobFailed, progress, reporter
 
 WEIGHT_SUFFIX = ".safetensors"
@@ -151,13 +154,19 @@ class GraphRunner:
             self.counters[name] = GraphCounter(graph, describe_graph(name))
         return self.loaded[name]
 
-    def outputs(self, name: str, ids, mask) -> list:
+    def outputs(self, name: str, ids, mask, types=None) -> list:
+        """The outputs of graph ``name`` on one batch: token ids, attention mask and, if the
+        graph takes them, segment ids."""
         graph, tensors = self.graph(name)
-        users = iter((ids, mask))
+        counter = self.counters[name]
+        wanted = sum(t is None for t in tensors)
+        if wanted == 3 and types is None:  # captured only when the tokenizer gives them
+            raise JobFailed("bad_graph", f"{counter.what} takes segment ids, but the "
+                            "tokenizer gives none")
+        users = iter((ids, mask, types))
         inputs = [next(users) if t is None else t for t in tensors]
         meter = WorkMeter()
         batch, length = int(ids.shape[0]), int(ids.shape[1])
-        counter = self.counters[name]
         try:
             outputs = interpret(graph, inputs, observe=meter)
         except GraphInvalid as error:
@@ -171,8 +180,8 @@ class GraphRunner:
 
 def logits_step(runner: GraphRunner, name: str, num_labels: int, regression: bool):
     """A batch's labels from the last output of graph ``name`` (the exit's head)."""
-    def step(ids, mask):
-        last = runner.outputs(name, ids, mask)[-1]
+    def step(ids, mask, types):
+        last = runner.outputs(name, ids, mask, types)[-1]
         rows = ids.shape[0]
         expected = (rows, num_labels)
         if tuple(last.shape) != expected and not (regression and tuple(last.shape) == (rows,)):
@@ -187,8 +196,8 @@ def logits_step(runner: GraphRunner, name: str, num_labels: int, regression: boo
 
 def exits_step(runner: GraphRunner, name: str, num_layers: int):
     """A batch's exit layers: the second output of a ``predict-I`` graph."""
-    def step(ids, mask):
-        outputs = runner.outputs(name, ids, mask)
+    def step(ids, mask, types):
+        outputs = runner.outputs(name, ids, mask, types)
         if len(outputs) != 2:
             raise JobFailed("model_interface", "predict() must return a tuple "
                             "(labels, exit_layers)")
@@ -201,37 +210,38 @@ def exits_step(runner: GraphRunner, name: str, num_layers: int):
     return step
 
 
-def run_point(runner: GraphRunner, job: dict, point: dict, sequences: list
-              ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Labels (and exit layers) of one point over ``sequences``."""
+def run_point(runner: GraphRunner, job: dict, point: dict, sequences: list,
+              segments: list | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Labels (and exit layers) of one point over ``sequences`` (and their ``segments``)."""
     threshold = point.get("threshold")
     budget, pad = job.get("token_budget", DEFAULT_TOKEN_BUDGET), job["pad_id"]
+    pad_type = job.get("pad_type_id", 0)
     num_labels, regression = int(job["num_labels"]), bool(job["regression"])
     if threshold is None:
         labels, _ = run_batches(logits_step(runner, "static", num_labels, regression),
-                                sequences, pad, budget, reporter(None))
+                                sequences, pad, budget, reporter(None), segments, pad_type)
         return labels, None
     exits, _ = run_batches(exits_step(runner, point["predict"], int(job["num_layers"])),
-                           sequences, pad, budget, reporter(threshold))
+                           sequences, pad, budget, reporter(threshold), segments, pad_type)
     exits = exits.astype(np.int64)
     labels = np.zeros(len(sequences), dtype=np.float64 if regression else np.int64)
     for layer in np.unique(exits):
         chosen = np.flatnonzero(exits == layer)
         got, _ = run_batches(logits_step(runner, f"exit-{int(layer)}", num_labels, regression),
-                             [sequences[i] for i in chosen], pad, budget)
+                             [sequences[i] for i in chosen], pad, budget, None,
+                             None if segments is None else [segments[i] for i in chosen],
+                             pad_type)
         labels[chosen] = got
     return labels, exits
 
 
 def run_graphs_job(job: dict) -> dict[str, np.ndarray]:
     """Predictions (and exit layers) of every point, as arrays named per point."""
-    inputs = np.load(job["inputs"], allow_pickle=False)
-    ids, offsets = inputs["ids"], inputs["offsets"]
-    sequences = [ids[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    sequences, segments = read_inputs(job["inputs"])
     runner = GraphRunner(job)
     arrays = {}
     for i, point in enumerate(job["points"]):
-        labels, exits = run_point(runner, job, point, sequences)
+        labels, exits = run_point(runner, job, point, sequences, segments)
         arrays[f"labels_{i}"] = labels
         if exits is not None:
             arrays[f"exits_{i}"] = exits

@@ -35,11 +35,16 @@ def bert_base() -> CostModel:
     return build_cost_model(config_from_dict(REFERENCE_CONFIG, 2), [5, 64, 512])
 
 
-def small_parts(length: int) -> Parts:
+def small_layer(length: int) -> int:
     """By hand for SMALL: per token, 4·64² + 2·64·128 linear + 2 LayerNorms × 2·64; per head
-    d·L² twice plus 2·L²; the embeddings' LayerNorm 2·64 per token; a head 64² + 64·2."""
-    layer = (4 * 64 * 64 + 2 * 64 * 128 + 2 * 2 * 64) * length + (2 * 64 + 2 * 4) * length**2
-    return Parts(embeddings=2 * 64 * length, layer=layer, head=64 * 64 + 64 * 2)
+    d·L² twice plus 2·L²."""
+    return (4 * 64 * 64 + 2 * 64 * 128 + 2 * 2 * 64) * length + (2 * 64 + 2 * 4) * length**2
+
+
+def small_parts(length: int) -> Parts:
+    """SMALL's three layers; the embeddings' LayerNorm 2·64 per token; a head 64² + 64·2."""
+    return Parts(embeddings=2 * 64 * length, layers=(small_layer(length),) * 3,
+                 head=64 * 64 + 64 * 2)
 
 
 def test_it_interpolates_a_quadratic_exactly():
@@ -52,7 +57,7 @@ def test_it_recovers_the_spec_formula_for_bert_base(bert_base):
     cost = bert_base
     assert cost.fitted
     assert cost.embeddings == Quadratic(0, 2 * 768, 0)
-    assert cost.layer == Quadratic(1_560, 7_080_960, 0)
+    assert cost.layers == (Quadratic(1_560, 7_080_960, 0),) * 12
     assert cost.head == Quadratic(0, 0, 768 * 768 + 768 * 2)
     assert cost.macs(np.array([128]))[0] == 11_183_851_008
 
@@ -66,7 +71,8 @@ def test_the_fit_equals_exact_counting_of_the_whole_model(small):
 
 def test_it_charges_a_truncated_model_its_layers_and_one_head(small):
     lengths = np.array([4, 30])
-    expected = [p.embeddings + 2 * p.layer + p.head for p in map(small_parts, lengths)]
+    expected = [p.embeddings + 2 * small_layer(n) + p.head
+                for p, n in zip(map(small_parts, lengths), lengths, strict=True)]
     assert small.macs(lengths, num_layers=2).tolist() == expected
     whole_2 = build_model(config_from_dict(SMALL, 2), num_layers=2)
     assert expected == [total_macs(whole_2, int(n)) for n in lengths]
@@ -75,7 +81,8 @@ def test_it_charges_a_truncated_model_its_layers_and_one_head(small):
 def test_it_charges_a_multi_exit_example_every_head_it_passed(small):
     lengths, exits = np.array([5, 10, 20]), np.array([1, 3, 2])
     parts = [small_parts(n) for n in lengths]
-    expected = [p.embeddings + k * (p.layer + p.head) for p, k in zip(parts, exits, strict=True)]
+    expected = [p.embeddings + k * (small_layer(n) + p.head)
+                for p, n, k in zip(parts, lengths, exits, strict=True)]
     assert expected == [173_384, 1_045_472, 1_440_768]  # worked out on paper
     assert small.macs(lengths, exits).tolist() == expected
 
@@ -100,14 +107,15 @@ def test_it_counts_a_12_exit_elasticbert_at_116_mparams(bert_base):
 
 def cubic_layers(monkeypatch) -> None:
     """Make every layer cost an extra L³ MACs, which no quadratic fits."""
-    trace = cost_model.Probe._trace
+    split = cost_model.Probe.split
 
-    def cubic(self, length):
-        parts = trace(self, length)
-        return Parts(parts.embeddings, parts.layer + length**3, parts.head)
+    def cubic(self, by_module):
+        parts = split(self, by_module)
+        length = by_module["bert.embeddings"] // (2 * 64)  # its LayerNorm: 2·64 per token
+        return Parts(parts.embeddings, tuple(n + length**3 for n in parts.layers), parts.head)
 
-    monkeypatch.setattr(cost_model.Probe, "_trace", cubic)
-    monkeypatch.setattr(cost_model, "check_additive", lambda whole, probe: None)
+    monkeypatch.setattr(cost_model.Probe, "split", cubic)
+    monkeypatch.setattr(cost_model, "check_additive", lambda probe, attn=None: None)
 
 
 def test_it_counts_each_length_when_the_fit_does_not_verify(monkeypatch):
@@ -115,8 +123,8 @@ def test_it_counts_each_length_when_the_fit_does_not_verify(monkeypatch):
     lengths = np.array([3, 50, 50, 7, 128])
     cost = build_cost_model(config_from_dict(SMALL, 2), lengths)
     assert not cost.fitted
-    assert isinstance(cost.layer, Table) and sorted(cost.layer.macs) == [3, 7, 50, 128]
-    expected = [p.embeddings + 3 * (p.layer + n**3) + p.head
+    assert isinstance(cost.layers[0], Table) and sorted(cost.layers[0].macs) == [3, 7, 50, 128]
+    expected = [p.embeddings + 3 * (small_layer(n) + n**3) + p.head
                 for p, n in zip(map(small_parts, lengths), lengths, strict=True)]
     assert cost.macs(lengths).tolist() == expected
     with pytest.raises(ValueError, match="no count at length 4"):
@@ -133,11 +141,17 @@ def test_it_counts_each_length_of_a_model_with_few_positions():
         build_cost_model(config_from_dict({**SMALL, "max_position_embeddings": 20}, 2), [21])
 
 
-def test_it_refuses_models_whose_layers_differ(monkeypatch):
-    trace = cost_model.Probe._trace
-    monkeypatch.setattr(cost_model.Probe, "_trace", lambda self, n: Parts(
-        trace(self, n).embeddings, trace(self, n).layer + 1, trace(self, n).head))
-    with pytest.raises(EvaluationFailed, match="do not all cost the same"):
+def test_it_refuses_models_whose_parts_do_not_add_up(monkeypatch):
+    # A cost that grows with the number of layers but lies outside them would be charged
+    # wrongly to truncated models and early exits.
+    split = cost_model.Probe.split
+
+    def one_more_per_layer_outside(self, by_module):
+        parts = split(self, by_module)
+        return Parts(parts.embeddings + len(parts.layers), parts.layers, parts.head)
+
+    monkeypatch.setattr(cost_model.Probe, "split", one_more_per_layer_outside)
+    with pytest.raises(EvaluationFailed, match="not the sum of its embeddings, layers and head"):
         build_cost_model(config_from_dict(SMALL, 2), LENGTHS)
 
 
@@ -162,7 +176,7 @@ def test_it_counts_other_standard_architectures(name):
     assert cost.fitted
     assert cost.macs(np.array([2, 77])).tolist() == [total_macs(whole, 2), total_macs(whole, 77)]
     assert cost.parameters() == count_parameters(whole)
-    assert cost.layer.a > 0  # attention is quadratic in length
+    assert all(layer.a > 0 for layer in cost.layers)  # attention is quadratic in length
 
 
 def test_eager_and_sdpa_give_the_same_cost_model(small):

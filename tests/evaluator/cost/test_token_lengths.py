@@ -14,6 +14,7 @@ from evaluator.cost.token_lengths import load_tokenizer, reference_tokenizer_dir
 from evaluator.data import load_test_set
 from evaluator.errors import SubmissionInvalid
 from tests.conftest import ELUE_DATA_DIR
+from tests.evaluator.tokenizer_files import WRITERS, deberta_v3_tokenizer
 
 DATA_DIR = ELUE_DATA_DIR
 
@@ -100,3 +101,38 @@ def test_it_measures_the_real_test_sets(bert_uncased, slug, mean, longest):
     lengths = token_lengths(bert_uncased, test_set.texts)
     assert len(lengths) == get_task(slug).test_size
     assert (round(float(lengths.mean()), 2), int(lengths.max())) == (mean, longest)
+
+
+@pytest.fixture(scope="module")
+def real_examples() -> list[tuple[str, ...]]:
+    """Sentence pairs (MRPC, SNLI) and single sentences (SST-2) of the real test sets."""
+    examples = []
+    for slug, count in (("mrpc", 400), ("snli", 200), ("sst-2", 200)):
+        examples += load_test_set(DATA_DIR, get_task(slug), with_labels=False).texts[:count]
+    return examples
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_lengths_equal_what_auto_tokenizer_gives(tmp_path, real_examples, name):
+    """SentencePiece (ALBERT, DeBERTa-v3, XLM-R, CamemBERT), MPNet's WordPiece and a
+    byte-level BPE tokenizer.json: lengths as ``AutoTokenizer(..., truncation=True,
+    max_length=512)`` gives them for the same files, pairs included, and truncated."""
+    from transformers import AutoTokenizer
+
+    folder = WRITERS[name](tmp_path / name)
+    auto = AutoTokenizer.from_pretrained(str(folder))
+    for limit in (512, 24):
+        expected = [len(auto(*texts, truncation=True, max_length=limit)["input_ids"])
+                    for texts in real_examples]
+        assert token_lengths(load_tokenizer(folder), real_examples, limit).tolist() == expected
+    assert max(expected) == 24 and min(expected) < 24  # truncation was exercised
+
+
+def test_it_loads_a_sentencepiece_model_with_its_own_library(tmp_path):
+    # The package that reads spiece.model / spm.model is installed (it was not: such
+    # tokenizers were refused with advice to install an unrelated library).
+    tokenizer = load_tokenizer(deberta_v3_tokenizer(tmp_path))
+    encoded = tokenizer("A fine film.", "Yes.")
+    assert encoded["token_type_ids"][-1] == 1 and encoded["input_ids"][0] == \
+        tokenizer.cls_token_id

@@ -50,7 +50,7 @@ def test_it_returns_results_in_input_order_under_inference_mode():
     sequences = [np.arange(n) for n in (9, 2, 5, 2, 7)]
     modes = []
 
-    def step(ids, mask):
+    def step(ids, mask, types):
         modes.append(torch.is_inference_mode_enabled())
         return mask.sum(1), mask.sum(1) % 3 + 1
 
@@ -84,3 +84,25 @@ def test_it_samples_distinct_examples_reproducibly():
     assert len(set(first.tolist())) == 200 and first.tolist() == sorted(first.tolist())
     assert (first == sample_indices(1725, 200, seed=42)).all()
     assert len(sample_indices(50, 200, seed=1)) == 50
+
+
+def test_it_pads_segment_ids_with_the_pad_type_id_beside_the_tokens():
+    sequences = [np.array([101, 7, 102, 8, 102]), np.array([101, 9, 102])]
+    segments = [np.array([0, 0, 0, 1, 1]), np.array([0, 0, 0])]
+    seen = []
+
+    def step(ids, mask, types):
+        seen.append((ids.tolist(), mask.tolist(), types.tolist()))
+        return mask.sum(1), None
+
+    run_batches(step, sequences, 0, segments=segments, pad_segment=2)
+    ids, mask, types = seen[0]
+    assert ids == [[101, 9, 102, 0, 0], [101, 7, 102, 8, 102]]  # sorted by length
+    assert types == [[0, 0, 0, 2, 2], [0, 0, 0, 1, 1]]
+
+
+def test_a_step_gets_no_segment_ids_when_the_tokenizer_gives_none():
+    seen = []
+    run_batches(lambda ids, mask, types: (seen.append(types), (mask.sum(1), None))[1],
+                [np.arange(3)], 0)
+    assert seen == [None]

@@ -15,6 +15,7 @@ import torch
 
 from evaluator.bundle.model_files import read_model
 from evaluator.running.custom_code import GraphPlan, capture, count_captured, count_custom
+from evaluator.running.model_inputs import TokenIds
 from evaluator.running.model_runs import run_captured
 from evaluator.running.model_sandbox import ModelCodeFailed, ModelRunOptions
 from evaluator.running.sandbox import sandbox_available
@@ -33,6 +34,7 @@ OPTIONS = ModelRunOptions(policy=SandboxPolicy(wall_seconds=600, threads=2))
 LENGTHS = np.array([1, 8, 23, 64])
 SEQUENCES = [[101] + [1000 + (i * 7 + j) % 5000 for j in range(3 + i % 9)] + [102]
              for i in range(24)]
+INPUTS = TokenIds(SEQUENCES)
 
 
 @pytest.fixture(autouse=True)
@@ -146,7 +148,7 @@ def test_a_model_that_rewrites_its_files_fails(tmp_path, graphs, suffix, content
         captured = capture(model, plan, OPTIONS)
         try:
             count_captured(captured, LENGTHS, OPTIONS)
-            run_captured(captured, _task(), SEQUENCES, [None], 0, OPTIONS)
+            run_captured(captured, _task(), INPUTS, [None], OPTIONS)
         finally:
             captured.close()
 
@@ -216,7 +218,7 @@ def test_a_model_cheap_only_when_traced_is_charged_for_what_it_computes(tmp_path
     captured = capture(model, GraphPlan(2, True, (), (), 512), OPTIONS)
     try:
         cost = count_captured(captured, LENGTHS, OPTIONS)
-        output, = run_captured(captured, _task(), SEQUENCES, [None], 0, OPTIONS)
+        output, = run_captured(captured, _task(), INPUTS, [None], OPTIONS)
     finally:
         captured.close()
     labels = set(output.labels.tolist())
@@ -274,7 +276,7 @@ def test_labels_come_from_the_exit_an_example_takes_not_from_predict(tmp_path):
                        weights_from=honest_code())
     captured = capture(model, GraphPlan(2, False, tuple(range(1, 7)), (0.5,), 512), OPTIONS)
     try:
-        output, = run_captured(captured, _task(), SEQUENCES, [0.5], 0, OPTIONS)
+        output, = run_captured(captured, _task(), INPUTS, [0.5], OPTIONS)
     finally:
         captured.close()
     assert output.exit_layers.tolist() == [1] * len(SEQUENCES)
@@ -323,7 +325,7 @@ def test_a_model_whose_batches_cost_more_than_their_examples_fails_when_run(tmp_
     try:
         count_captured(captured, LENGTHS, OPTIONS)  # one and two examples look honest
         with pytest.raises(ModelCodeFailed, match="more than 24 times what one example"):
-            run_captured(captured, _task(), SEQUENCES, [None], 0, OPTIONS)
+            run_captured(captured, _task(), INPUTS, [None], OPTIONS)
     finally:
         captured.close()
 

@@ -136,20 +136,41 @@ def test_the_child_dies_with_a_killed_worker():
     assert wait_for_true(lambda: not any(alive(pid) for pid in descendants), 30)
 
 
-@pytest.mark.slow
-def test_a_deep_standard_architecture_is_counted_under_the_limits(tmp_path):
-    """A 166-byte config of 2,000 layers once cost a worker 146 s and 2.6 GB in its own
-    process; narrow layers keep it under the parameter cap."""
-    model_definition(tmp_path / "deep", layers=2)
-    write(tmp_path / "deep", "model/config.json", json.dumps(dict(
-        REFERENCE_CONFIG, num_hidden_layers=2000, hidden_size=64, num_attention_heads=4,
+def deep_definition(folder: Path, layers: int) -> Path:
+    """A kind-3 MRPC bundle whose ``config.json`` (a few hundred bytes) has ``layers``
+    narrow layers: few parameters, much to build and trace."""
+    model_definition(folder, layers=2)
+    write(folder, "model/config.json", json.dumps(dict(
+        REFERENCE_CONFIG, num_hidden_layers=layers, hidden_size=64, num_attention_heads=4,
         intermediate_size=128)))
-    write(tmp_path / "deep", "mrpc.tsv", predictions("mrpc"))
-    bundle = load_bundle(tmp_path / "deep", tmp_path / "scratch")
+    write(folder, "mrpc.tsv", predictions("mrpc"))
+    return folder
+
+
+@pytest.mark.slow
+def test_a_deep_standard_architecture_is_refused_before_anything_is_built(tmp_path):
+    """A 166-byte config of 2,000 layers once cost a worker 146 s and 2.6 GB in its own
+    process; narrow layers keep it under the parameter cap. The size limits read from the
+    config now refuse it, in the limited child, before a layer is built."""
+    bundle = load_bundle(deep_definition(tmp_path / "deep", 2000), tmp_path / "scratch")
     options = ModelRunOptions(policy=SandboxPolicy(memory_mib=4096, cpu_seconds=600,
                                                    wall_seconds=20))
     started = time.monotonic()
+    with pytest.raises(SubmissionInvalid, match='"num_hidden_layers" is 2000') as refused:
+        evaluate_bundle(bundle, ELUE_DATA_DIR, curves={}, options=options)
+    assert [p.code for p in refused.value.problems] == ["model_too_large"]
+    assert time.monotonic() - started < 40
+
+
+@pytest.mark.slow
+def test_a_deep_standard_architecture_is_counted_under_the_limits(tmp_path):
+    """The deepest config the limits accept (48 layers) is still counted in the limited
+    child, under its wall time: given less time than counting takes, it is stopped."""
+    bundle = load_bundle(deep_definition(tmp_path / "deep", 48), tmp_path / "scratch")
+    options = ModelRunOptions(policy=SandboxPolicy(memory_mib=4096, cpu_seconds=600,
+                                                   wall_seconds=2))
+    started = time.monotonic()
     with pytest.raises(LimitExceeded, match="counting the model's FLOPs exceeded the wall "
-                                            "time of 20 s"):
+                                            "time of 2 s"):
         evaluate_bundle(bundle, ELUE_DATA_DIR, curves={}, options=options)
     assert time.monotonic() - started < 40

@@ -98,3 +98,24 @@ def test_it_refuses_code_where_nothing_can_sandbox_it(tmp_path, monkeypatch):
     assert problem.code == "custom_code_unsupported" and problem.file == "model.py"
     assert "bwrap is not installed" in problem.message
     check_cost_source(bundle, allow_unsandboxed=True)  # the operator's override
+
+
+def test_it_keeps_the_segment_ids_the_tokenizer_gives(tmp_path):
+    from evaluator.benchmark import TASKS
+    from evaluator.bundle.model_files import read_model
+    from evaluator.data import TestSet
+    from evaluator.running.model_points import tokenize
+    from tests.evaluator.tokenizer_files import WRITERS
+
+    pairs = TestSet(TASKS["mrpc"], [("A fine film.", "Yes it is.")])
+    found = {}
+    for name, model_type in (("bert", "bert"), ("xlm-roberta", "xlm-roberta")):
+        folder = WRITERS[name](tmp_path / name)
+        (folder / "config.json").write_text(json.dumps({"model_type": model_type}))
+        model, problems = read_model(folder, sorted(p.name for p in folder.iterdir()), "")
+        assert problems == []
+        found[name] = tokenize(model, {"mrpc": pairs})["mrpc"]
+    bert = found["bert"]
+    assert bert.type_ids == [[0] * 6 + [1] * 5] and bert.pad_type_id == 0
+    assert bert.inputs([0]).type_ids == bert.type_ids
+    assert found["xlm-roberta"].type_ids is None  # RoBERTa's tokenizers give none
