@@ -15,3 +15,10 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 keepalive = 5  # seconds an idle keep-alive connection is kept (by the main loop, no thread)
+# One listening socket per process (SO_REUSEPORT), so the kernel spreads new connections
+# evenly. On one shared socket, the process that wakes first takes a burst of keep-alive
+# connections and keeps them: under 50 clients one process served everything at 100% of a
+# core while the other idled (docs/benchmarks.md, the cached read path). A process that exits
+# (``--max-requests``) drops connections still waiting in its own queue unless the host sets
+# ``net.ipv4.tcp_migrate_req=1`` (docs/deployment.md); GUNICORN_REUSE_PORT=false turns it off.
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "true").lower() in ("1", "true", "yes")

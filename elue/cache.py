@@ -13,6 +13,14 @@ import threading
 
 from django.core.cache.backends import redis as django_redis
 
+# A counter and its expiry in one atomic step; EXPIRE NX (Redis 7) gives an expiry to a
+# counter that has none, whoever made it, and never extends a running window.
+INCR_WITHIN = """
+local count = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1], 'NX')
+return count
+"""
+
 
 class ReusingRedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
@@ -33,12 +41,16 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+        self._scripts: dict[int, object] = {}
 
     def incr_within(self, key: str, timeout: int) -> int:
         """Add one to the counter ``key``, made at 1 (expiring ``timeout`` seconds later)
-        when missing: INCR and EXPIRE NX in one atomic round trip, where Django's ``add``
-        and ``incr`` take two or three (the API throttles, ``leaderboard/api/throttling.py``)."""
+        when missing: INCR and EXPIRE NX in one atomic script, one command, where Django's
+        ``add`` and ``incr`` take two or three round trips and a MULTI/EXEC pipeline four
+        commands (the API throttles, ``leaderboard/api/throttling.py``)."""
         key = self.make_and_validate_key(key)
-        with self._cache.get_client(key, write=True).pipeline() as pipe:
-            count, _ = pipe.incr(key).expire(key, timeout, nx=True).execute()
-        return count
+        client = self._cache.get_client(key, write=True)
+        script = self._scripts.get(id(client))
+        if script is None:  # EVALSHA, loading the script again if the server lost it
+            script = self._scripts.setdefault(id(client), client.register_script(INCR_WITHIN))
+        return int(script(keys=[key], args=[timeout]))

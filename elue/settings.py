@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: anonymous reads of shared pages are answered from the whole kept response.
+    "leaderboard.shared_responses.SharedResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     # Before anything reads the body (the CSRF check reads a form's whole body).

@@ -31,11 +31,12 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 
@@ -46,16 +47,51 @@ T = TypeVar("T")
 KEEP_SECONDS = 600  # a version's entries are read until the next change, then never again
 RECENT_ENTRIES = 32  # per process (``RecentEntries``)
 MESSAGES_COOKIE = "messages"  # django.contrib.messages' cookie storage
+SHARED_ATTRIBUTE = "elue_shared_throttles"  # leaderboard.shared_responses
+VERSION_QUERY = f'SELECT "number" FROM "{BoardVersion._meta.db_table}" ORDER BY "id" LIMIT 1'
 
 
 def board_version(request: HttpRequest | None = None) -> int:
     """The current board version (read once per request when ``request`` is given)."""
-    if request is not None and hasattr(request, "_elue_board_version"):
-        return request._elue_board_version
-    number = BoardVersion.objects.values_list("number", flat=True).first() or 0
-    if request is not None:
-        request._elue_board_version = number
-    return number
+    if request is None:
+        return read_version()
+    # On Django's request under DRF's, which the middleware (shared_responses) sees.
+    request = getattr(request, "_request", request)
+    if not hasattr(request, "_elue_board_version"):
+        request._elue_board_version = read_version()
+    return request._elue_board_version
+
+
+def version_read(request: HttpRequest) -> int | None:
+    """The board version this request has read (``board_version``), if it has."""
+    return getattr(request, "_elue_board_version", None)
+
+
+def _query_version() -> int:
+    # Plain SQL: every cached read runs it, and the ORM's compiler cost more than the query.
+    with connection.cursor() as cursor:
+        cursor.execute(VERSION_QUERY)
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def read_version() -> int:
+    """The version from the database. On a kept connection (``DATABASE_CONN_MAX_AGE``) this
+    query is also the health check Django would otherwise make first (a ``SELECT 1``, a
+    second round trip on every cached read): a connection the database dropped fails it, is
+    closed, and the query runs once more on a new one, so a database restart still costs no
+    failed request."""
+    checks = (connection.health_check_enabled and not connection.health_check_done
+              and connection.connection is not None and not connection.in_atomic_block)
+    if not checks:
+        return _query_version()
+    connection.health_check_done = True
+    try:
+        return _query_version()
+    except (InterfaceError, OperationalError):
+        logger.info("kept database connection unusable; reconnecting", exc_info=True)
+        connection.close()
+        return _query_version()
 
 
 def cache_key(request: HttpRequest, name: str, *, path: bool = False) -> str:
@@ -96,7 +132,8 @@ class RecentEntries:
 recent = RecentEntries(RECENT_ENTRIES)
 
 
-def _get(key: str):
+def fetch_entry(key: str):
+    """The entry under ``key``: this process's copy, else the shared cache's; None if neither."""
     value = recent.get(key)
     if value is not None:
         return value
@@ -110,7 +147,8 @@ def _get(key: str):
     return value
 
 
-def _set(key: str, value) -> None:
+def keep_entry(key: str, value) -> None:
+    """Keep ``value`` under ``key`` here and in the shared cache (for ``KEEP_SECONDS``)."""
     recent.put(key, value)
     try:
         cache.set(key, value, KEEP_SECONDS)
@@ -123,10 +161,10 @@ def cached(request: HttpRequest, name: str, compute: Callable[[], T]) -> T:
     if not settings.ELUE_CACHE_PAGES:
         return compute()
     key = cache_key(request, name)
-    value = _get(key)
+    value = fetch_entry(key)
     if value is None:
         value = compute()
-        _set(key, value)
+        keep_entry(key, value)
     return value
 
 
@@ -137,7 +175,7 @@ def cached_response(request: HttpRequest, name: str,
     if not settings.ELUE_CACHE_PAGES:
         return compute()
     key = cache_key(request, name)
-    hit = _get(key)
+    hit = fetch_entry(key)
     if hit is not None:
         content, headers = hit
         response = HttpResponse(content)
@@ -146,7 +184,16 @@ def cached_response(request: HttpRequest, name: str,
         return response
     response = compute()
     if response.status_code == 200 and not response.cookies:
-        _set(key, (response.content, list(response.items())))
+        keep_entry(key, (response.content, list(response.items())))
+    return response
+
+
+def mark_shared(response: HttpResponse, throttles: Iterable[type] = ()) -> HttpResponse:
+    """Declare ``response`` what any anonymous visitor gets for this URL, with the throttle
+    classes that count such a request (the API's; none for a page): the whole response is
+    then kept and replayed by ``leaderboard.shared_responses``."""
+    setattr(response, SHARED_ATTRIBUTE,
+            tuple(f"{throttle.__module__}.{throttle.__qualname__}" for throttle in throttles))
     return response
 
 
@@ -174,14 +221,15 @@ def shared_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             response = view(request, *args, **kwargs)
         else:
             key = cache_key(request, f"page:{view.__module__}.{view.__name__}", path=True)
-            hit = _get(key)
+            hit = fetch_entry(key)
             if hit is not None:
                 content, content_type = hit
-                response = HttpResponse(content, content_type=content_type)
+                response = mark_shared(HttpResponse(content, content_type=content_type))
             else:
                 response = view(request, *args, **kwargs)
                 if _shareable(request, response):
-                    _set(key, (response.content, response["Content-Type"]))
+                    keep_entry(key, (response.content, response["Content-Type"]))
+                    mark_shared(response)
         # Whoever has a session cookie gets another page: no shared cache may mix them.
         patch_vary_headers(response, ["Cookie"])
         return response

@@ -23,17 +23,6 @@ URLS = ["/", "/?sort=name&dir=asc", "/tasks/sst-2/", "/api/v1/leaderboard/",
         "/api/v1/leaderboard/?task=sst-2", "/api/v1/leaderboard/?format=csv"]
 
 
-@pytest.fixture
-def probe(seeded, alice) -> Entry:
-    """A public entry of alice's with one scored point on SST-2."""
-    entry = Entry.objects.create(owner=alice, name="Probe", kind=Entry.Kind.DECLARED)
-    OperatingPoint.objects.create(entry=entry, task=Task.objects.get(slug="sst-2"), name="p",
-                                  mflops=1500.0, performance=88.8, mparams=40.0,
-                                  mflops_basis=Basis.DECLARED)
-    score_entry(entry, seeded)
-    return entry
-
-
 def new_reference(tmp_path):
     """A reference curve one point lower everywhere: every score changes."""
     from evaluator.score import REFERENCE_CSV
@@ -166,3 +155,29 @@ def test_a_page_with_anything_personal_is_never_shared(rf, personal):
         request.session = SessionStore()
         view(request)
     assert len(calls) == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_version_query_is_the_kept_connections_health_check(monkeypatch):
+    """On a kept connection, Django sends ``SELECT 1`` before a request's first query; a
+    cached read makes its one query the check instead, and a connection the server dropped
+    (a restart) costs a reconnection, not a failed request."""
+    import psycopg
+    from django.db import connection
+
+    from leaderboard.board_cache import read_version
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection (Django never checks it)")
+    expected = read_version()  # opens the connection, kept as between requests
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    connection.health_check_done = False  # what Django does at the start of every request
+    assert read_version() == expected and checks == []
+
+    connection.health_check_done = False
+    dropped = connection.connection.info.backend_pid
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    assert read_version() == expected
+    assert connection.connection.info.backend_pid != dropped and checks == []

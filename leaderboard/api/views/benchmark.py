@@ -25,7 +25,7 @@ from leaderboard.api.serializers import (
     TaskSerializer,
 )
 from leaderboard.board import public_rows
-from leaderboard.board_cache import cached_response
+from leaderboard.board_cache import cached_response, mark_shared
 from leaderboard.budget import PARAMS, Budget
 from leaderboard.models import ReferenceVersion, Task
 from leaderboard.ranking import LeaderboardRow, in_track, number, rank_on_task
@@ -152,9 +152,12 @@ class LeaderboardViewSet(viewsets.GenericViewSet):
             return self.rows_response(query.validated_data, kind)
         # The same bytes for everyone, once per board version, query string and host (the
         # pagination links name it): leaderboard.board_cache.
-        return cached_response(request, f"api-leaderboard:{kind}:{request.get_host()}",
-                               lambda: self.rows_response(query.validated_data, kind,
-                                                          render=True))
+        response = cached_response(request, f"api-leaderboard:{kind}:{request.get_host()}",
+                                   lambda: self.rows_response(query.validated_data, kind,
+                                                              render=True))
+        # For an anonymous client, the whole response is replayed before DRF runs
+        # (leaderboard.shared_responses), counted by the same throttles.
+        return mark_shared(response, self.throttle_classes)
 
     def rows_response(self, validated: dict, kind: str, render: bool = False) -> Response:
         filters = dict(validated)
