@@ -12,6 +12,11 @@ change to the board (a new version) is never answered from an older response. An
 request (another page, a static file, ``/healthz``) passes straight through without a query:
 only the paths a view has marked in this process (``shared_paths``) are looked up.
 
+Kept responses stay in this process's recent entries (``board_cache.recent``, a few dozen),
+not in the shared cache: the views' own entries are already shared, so a process's first
+request for a URL is cheap, and a client sending a new query string or ``Accept`` header on
+every request cannot fill Redis with a whole page per variant.
+
 Only requests that carry nothing personal take this path: GET, no session or messages
 cookie, no ``Authorization`` header. A response that sets a cookie or is not a 200 is never
 kept. API responses keep their throttles: the entry names the throttle classes the view
@@ -35,9 +40,8 @@ from django.utils.module_loading import import_string
 from leaderboard.board_cache import (
     SHARED_ATTRIBUTE,
     board_version,
-    fetch_entry,
     is_anonymous_visitor,
-    keep_entry,
+    recent,
     version_read,
 )
 
@@ -110,7 +114,7 @@ class SharedResponseMiddleware:
             key = response_key(request, version)
             if key is not None:
                 shared_paths.add(request.path)
-                keep_entry(key, (response.status_code, list(response.items()),
+                recent.put(key, (response.status_code, list(response.items()),
                                  response.content, getattr(response, SHARED_ATTRIBUTE)))
         return response
 
@@ -119,7 +123,7 @@ class SharedResponseMiddleware:
         """The kept response for this request at the current version, once its throttles
         let it through; None to go down the whole stack."""
         key = response_key(request, board_version(request))
-        entry = fetch_entry(key) if key is not None else None
+        entry = recent.get(key) if key is not None else None
         if entry is None:
             return None
         status, headers, content, throttles = entry

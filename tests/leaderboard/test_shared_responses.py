@@ -132,3 +132,16 @@ def test_a_response_computed_without_reading_the_version_is_not_kept(rf):
     for _ in range(2):
         middleware(rf.get("/shared/unversioned/"))
     assert len(calls) == 2
+
+
+def test_kept_responses_stay_in_the_process_not_the_shared_cache(client, probe, rf):
+    """A new Accept header or query string per request must not store a whole page in
+    Redis each time: the views' own entries are shared, the whole responses are not."""
+    from django.core.cache import cache
+
+    from leaderboard.board_cache import board_version, recent
+
+    for accept in ("text/html", "text/html;v=1", "text/html;v=2"):
+        client.get("/", HTTP_ACCEPT=accept)
+        key = response_key(rf.get("/", HTTP_ACCEPT=accept), board_version())
+        assert recent.get(key) is not None and cache.get(key) is None
