@@ -55,8 +55,15 @@ lint: install-dev
 migrations-check: install-dev
 	$(PY) manage.py makemigrations --check --dry-run
 
+# Test processes per run (pytest-xdist; 0 runs the tests in this process, one after another).
+# More than the machine's two cores: a typical test spends most of its time waiting for the
+# workers, servers and sandboxes it starts. Whole modules go to one process (--dist loadscope),
+# so a module's servers and models are set up once.
+TEST_WORKERS ?= 3
+PYTEST := $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadscope
+
 test-sqlite: install-dev
-	$(VENV)/bin/pytest
+	$(PYTEST)
 
 # PostgreSQL at DATABASE_URL (default: the local server, trust auth). Only the tests that
 # touch the database (and the pipeline with real workers) run twice; the pure evaluator tests
@@ -65,7 +72,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/elue
 POSTGRES_TESTS := $(wildcard tests/leaderboard tests/elue tests/pipeline tests/web tests/api \
                             tests/cli tests/sandbox)
 test-postgres: install-dev
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest $(POSTGRES_TESTS)
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(PYTEST) $(POSTGRES_TESTS)
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache

@@ -45,3 +45,17 @@ def private_work_dir(settings, work_root):
     """The evaluation attempts of this test run work (and are swept) in a folder of its own,
     never in a checkout's var/ where another run may be working."""
     settings.ELUE_WORK_DIR = work_root
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, and at the end no other session left on it: a Celery
+    worker killed by the last test may still hold a PostgreSQL connection for a moment, and
+    DROP DATABASE refuses to run while one does (the database would be left behind)."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")

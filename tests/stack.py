@@ -7,6 +7,12 @@ A test gets the test database (shared with the workers: SQLite file or PostgreSQ
 curve, a private Redis (or the filesystem broker) that both this process and the workers use,
 and a launcher of real Celery worker processes. When a test fails, the worker logs are added
 to its report.
+
+Such tests are ``django_db(transaction=True)`` without ``serialized_rollback``: the flush
+after each one runs the post-migrate step that puts the task rows back (``leaderboard.apps``),
+so the next test, of any kind, finds them whatever order the tests run in (``make test``
+spreads whole modules over several processes). A serialized rollback's flush skips that step
+and leaves no tasks for the database tests that follow.
 """
 
 from __future__ import annotations

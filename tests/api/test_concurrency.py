@@ -14,7 +14,7 @@ from leaderboard.models import Entry, Submission
 from leaderboard.tokens import create_token
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 
 def test_it_creates_one_submission_for_simultaneous_retries(live_server, alice, stored,

@@ -63,7 +63,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @schema.parametrize()
 def test_it_matches_its_schema_and_never_fails(case, alice_token):
     case.call_and_validate(

@@ -19,7 +19,7 @@ from tests.pipeline.bundles import FIVE_TASKS, declared_bundle, malformed_bundle
 
 # Live servers need transactional tests; keep the migrations' task rows for the next test.
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 
 def test_it_submits_a_real_bundle_and_waits_for_its_scores(live_stack, alice, alice_token,

@@ -157,7 +157,7 @@ def test_a_page_with_anything_personal_is_never_shared(rf, personal):
     assert len(calls) == 2
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_version_query_is_the_kept_connections_health_check(monkeypatch):
     """On a kept connection, Django sends ``SELECT 1`` before a request's first query; a
     cached read makes its one query the check instead, and a connection the server dropped

@@ -30,7 +30,7 @@ from leaderboard.tokens import create_token
 from tests.evaluator.builders import declared_folder, zip_folder
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 LIMIT = 5
 CONCURRENT = 4

@@ -19,7 +19,7 @@ from tests.pipeline.bundles import FIVE_TASKS, imperfect
 from tests.stack import describe, finished
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 
 def deberta_bundle(target):

@@ -22,7 +22,7 @@ from tests.pipeline.harness import wait_for
 from tests.stack import describe, finished
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 Status = Submission.Status
 # A BERT-base definition over three tasks with three label counts: three cost models to fit,

@@ -33,7 +33,7 @@ from tests.pipeline.harness import wait_for
 from tests.stack import describe, finished
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 # One sandbox run captures a model's graphs (eight for the honest model): allow a loaded
 # machine the time.

@@ -23,8 +23,7 @@ def alice_client(client, alice):
 @pytest.fixture
 def browser(live_stack):
     """Chromium, started after the database is set up: while Playwright's sync API runs, its
-    event loop gives Django's ORM other connection objects, without the state that
-    ``serialized_rollback`` needs to restore the tasks after the test."""
+    event loop gives Django's ORM other connection objects than the test database's."""
     if not Path(CHROMIUM).exists():
         # A fail, not a skip: CI must not pass without having driven a browser.
         pytest.fail(f"{CHROMIUM} is not installed: `make test` installs it "

@@ -21,7 +21,7 @@ from tests.pipeline.bundles import declared_bundle, malformed_bundle
 from tests.web.browser import chart_traces, log_in, sign_up
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 SCORED_TIMEOUT_MS = 120_000  # a five-task declared-cost evaluation takes about a second
 

@@ -13,7 +13,7 @@ from leaderboard.scoring import score_entry
 from tests.web.browser import api_order, board_order, chart_traces
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 
 def test_a_researcher_sets_a_budget_and_shares_the_view(visit):

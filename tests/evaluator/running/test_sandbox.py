@@ -124,8 +124,10 @@ def test_it_refuses_a_fork_bomb(tmp_path):
     assert "tried to start or signal a process (os.fork)" in reason
 
 
-def test_it_refuses_processes_below_the_audit_hook(tmp_path):
+def test_it_refuses_processes_below_the_audit_hook(tmp_path, monkeypatch):
     # libc's fork() is not audited: the kernel (seccomp) refuses it, not one child is made.
+    uid = sandbox_arguments.sandbox_id()  # this sandbox's own user: other tests run theirs
+    monkeypatch.setattr(sandbox, "sandbox_id", lambda: uid)
     policy = SandboxPolicy(memory_mib=3072, cpu_seconds=60, wall_seconds=30, processes=32)
     reason = mallory_counts(tmp_path, """
 import ctypes
@@ -142,13 +144,12 @@ raise RuntimeError(f'forked {made} errno {ctypes.get_errno()}')
     made = int(reason.split("forked ")[1].split()[0]), reason
     made, reason = made
     assert made == 0 and reason.endswith("errno 1"), reason  # EPERM: no second process
-    assert wait_until(lambda: not processes_of_nobody())  # and no child outlived it
+    assert wait_until(lambda: not processes_of(uid))  # and no child outlived it
 
 
-def processes_of_nobody() -> list[str]:
-    """Processes of any sandbox user still alive."""
-    uids = os.popen("ps -e -o uid=").read().split()
-    return [uid for uid in uids if int(uid) in sandbox_arguments.SANDBOX_IDS]
+def processes_of(uid: int) -> list[str]:
+    """The processes of ``uid`` still alive."""
+    return [found for found in os.popen("ps -e -o uid=").read().split() if int(found) == uid]
 
 
 def wait_until(condition, seconds: float = 10) -> bool:
