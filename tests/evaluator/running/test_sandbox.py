@@ -141,8 +141,7 @@ while made < 10000:  # at import: runs once
     made += 1
 raise RuntimeError(f'forked {made} errno {ctypes.get_errno()}')
 """, policy)
-    made = int(reason.split("forked ")[1].split()[0]), reason
-    made, reason = made
+    made = int(reason.split("forked ")[1].split()[0])
     assert made == 0 and reason.endswith("errno 1"), reason  # EPERM: no second process
     assert wait_until(lambda: not processes_of(uid))  # and no child outlived it
 
